@@ -1,0 +1,153 @@
+import { Scalar } from "@scalar/hono-api-reference";
+import { HTTPException } from "hono/http-exception";
+import { bodyLimit } from "hono/body-limit";
+import { methodNotAllowed } from "hono/method-not-allowed";
+import { requestId } from "hono/request-id";
+import { secureHeaders } from "hono/secure-headers";
+import type { Context } from "hono";
+import type { AppEnv } from "./app-env.ts";
+import type { AppDeps } from "./deps.ts";
+import { ApiError, type ErrorCode } from "./errors.ts";
+import { createRouter } from "./lib/router.ts";
+import { requestLog } from "./middleware/request-log/index.ts";
+import { authRoutes } from "./routes/auth.ts";
+import { meRoutes } from "./routes/me.ts";
+import { sessionRoutes } from "./routes/sessions.ts";
+import { tokenRoutes } from "./routes/token.ts";
+import { wellKnownRoutes } from "./routes/well-known.ts";
+
+/** Largest request body accepted (DESIGN.md: 64 KB). */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+const STATUS_CODES: Partial<Record<number, ErrorCode>> = {
+  400: "invalid_request",
+  401: "invalid_token",
+  403: "forbidden",
+  404: "not_found",
+  405: "method_not_allowed",
+  413: "payload_too_large",
+  415: "unsupported_media_type",
+  429: "too_many_requests",
+  503: "temporarily_unavailable",
+};
+
+/** Renders any error as the documented JSON shape; 500s are logged, never described. */
+function renderError(error: unknown, c: Context<AppEnv>): Response {
+  let apiError: ApiError;
+  if (error instanceof ApiError) {
+    apiError = error;
+  } else if (error instanceof HTTPException && STATUS_CODES[error.status]) {
+    // Hono's own validators: malformed JSON (400), unsupported media type (415).
+    const code = STATUS_CODES[error.status] as ErrorCode;
+    const description =
+      code === "unsupported_media_type"
+        ? "Unsupported Content-Type; send application/json"
+        : error.message || code;
+    apiError = new ApiError(code, description);
+  } else {
+    c.var.deps.logger.error("unhandled_error", {
+      request_id: c.var.requestId,
+      route: c.req.routePath,
+      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+      stack: error instanceof Error ? error.stack : undefined,
+    });
+    apiError = new ApiError("server_error", "Internal server error");
+  }
+  return c.json(apiError.toJSON(), apiError.status, {
+    "Cache-Control": "no-store",
+    ...apiError.options.headers,
+  });
+}
+
+/**
+ * Builds the Tessera HTTP app over injected dependencies. The only place routes are
+ * mounted; both runtime entries call it.
+ */
+export function createApp(deps: AppDeps) {
+  const app = createRouter();
+  const https = deps.config.issuer.startsWith("https://");
+
+  app.use(requestId());
+  app.use(async (c, next) => {
+    c.set("deps", deps);
+    await next();
+  });
+  app.use(requestLog);
+  app.use(
+    secureHeaders({
+      xContentTypeOptions: "nosniff",
+      referrerPolicy: "no-referrer",
+      contentSecurityPolicy: { frameAncestors: ["'none'"] },
+      strictTransportSecurity: https ? "max-age=63072000; includeSubDomains" : false,
+      crossOriginResourcePolicy: false,
+      crossOriginOpenerPolicy: false,
+      crossOriginEmbedderPolicy: false,
+      originAgentCluster: false,
+      xDnsPrefetchControl: false,
+      xDownloadOptions: false,
+      xFrameOptions: false,
+      xPermittedCrossDomainPolicies: false,
+      xXssProtection: false,
+    }),
+  );
+  app.use(
+    methodNotAllowed({
+      app,
+      onMethodNotAllowed: (c, methods) =>
+        c.json(
+          { error: "method_not_allowed", error_description: `Allowed: ${methods.join(", ")}` },
+          405,
+          { Allow: methods.join(", ") },
+        ),
+    }),
+  );
+  // Every method: a body on GET is limited too (and 405's router must not see per-method
+  // wildcard routes, or every path would look like it accepts those methods).
+  app.use(
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: (c) =>
+        // Connection: close, or @hono/node-server leaves the unread rest of the body on the
+        // socket and the client's next request there fails.
+        c.json(
+          {
+            error: "payload_too_large",
+            error_description: `Request body exceeds ${MAX_BODY_BYTES} bytes`,
+          },
+          413,
+          { Connection: "close", "Cache-Control": "no-store" },
+        ),
+    }),
+  );
+
+  app.route("/", authRoutes);
+  app.route("/", tokenRoutes);
+  app.route("/", meRoutes);
+  app.route("/", sessionRoutes);
+  app.route("/", wellKnownRoutes);
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
+    type: "http",
+    scheme: "bearer",
+    bearerFormat: "JWT (RFC 9068 at+jwt)",
+  });
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "Tessera",
+      version: "1",
+      description: "Auth service: JWT access tokens, rotating refresh tokens, sessions.",
+    },
+    servers: [{ url: deps.config.issuer }],
+  });
+  app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "Tessera API" }));
+
+  app.notFound((c) =>
+    c.json({ error: "not_found", error_description: `No route for ${c.req.method} ${c.req.path}` }, 404),
+  );
+  app.onError(renderError);
+  return app;
+}
+
+/** The Hono app type, e.g. for `hono/client`. */
+export type TesseraApp = ReturnType<typeof createApp>;

@@ -1,0 +1,137 @@
+import * as z from "zod";
+
+/** Signing algorithms Tessera can issue access tokens with. */
+export const SIGNING_ALGS = ["EdDSA", "ES256", "RS256"] as const;
+/** A JWS algorithm Tessera signs access tokens with. */
+export type SigningAlg = (typeof SIGNING_ALGS)[number];
+
+const UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86400 } as const;
+
+/** `900`, `900s`, `15m`, `12h`, `30d` → seconds. */
+const duration = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((value, ctx) => {
+      const match = /^(\d+)([smhd]?)$/.exec(value.trim());
+      if (!match) {
+        ctx.addIssue({
+          code: "custom",
+          message: `expected integer seconds or <n>s|m|h|d, got "${value}"`,
+        });
+        return z.NEVER;
+      }
+      const unit = (match[2] || "s") as keyof typeof UNIT_SECONDS;
+      return Number(match[1]) * UNIT_SECONDS[unit];
+    });
+
+const httpUrl = () => z.url({ protocol: /^https?$/, error: "expected an http(s) URL" });
+
+const EnvSchema = z.object({
+  ISSUER: httpUrl()
+    .default("http://localhost:8787")
+    .transform((v) => v.replace(/\/+$/, "")),
+  PORT: z.coerce
+    .number({ error: "expected a port number" })
+    .int()
+    .min(0)
+    .max(65535)
+    .default(8787),
+  DATABASE_URL: z.string().min(1).default("file:./data/tessera.db"),
+  DATABASE_AUTH_TOKEN: z.string().min(1).optional(),
+  TESSERA_SECRET: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{43,}$/, "expected at least 32 random bytes, base64url-encoded")
+    .optional(),
+  ACCESS_TOKEN_TTL: duration("900").pipe(z.number().min(1).max(86400)),
+  ACCESS_TOKEN_AUDIENCE: z.string().min(1).optional(),
+  SIGNING_ALG: z.enum(SIGNING_ALGS, { error: `expected one of ${SIGNING_ALGS.join(", ")}` }).default("EdDSA"),
+  REFRESH_IDLE_TTL: duration("30d").pipe(z.number().min(60)),
+  SESSION_MAX_AGE: duration("90d").pipe(z.number().min(60)),
+  REFRESH_REUSE_GRACE: duration("10s").pipe(z.number().max(300)),
+  SCRYPT_LN: z.coerce.number().int().min(10).max(20).default(14),
+  CORS_ORIGINS: z
+    .string()
+    .default("")
+    .transform((v) =>
+      v
+        .split(",")
+        .map((o) => o.trim())
+        .filter(Boolean),
+    ),
+  LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
+  RATE_LIMITS: z.enum(["on", "off"]).default("on"),
+  TRUST_PROXY: z.string().min(1).optional(),
+  NODE_ENV: z.string().optional(),
+});
+
+/** Validated configuration. Durations are in seconds. */
+export type Config = Readonly<{
+  issuer: string;
+  port: number;
+  databaseUrl: string;
+  databaseAuthToken: string | undefined;
+  secret: string | undefined;
+  accessTokenTtl: number;
+  accessTokenAudience: string;
+  signingAlg: SigningAlg;
+  refreshIdleTtl: number;
+  sessionMaxAge: number;
+  refreshReuseGrace: number;
+  scryptLogN: number;
+  corsOrigins: readonly string[];
+  logLevel: "debug" | "info" | "warn" | "error" | "silent";
+  rateLimits: boolean;
+  trustProxy: string | undefined;
+  production: boolean;
+}>;
+
+/** Thrown by {@link parseConfig}; `message` is one line naming the variable. */
+export class ConfigError extends Error {
+  readonly code = "ERR_CONFIG";
+  constructor(
+    readonly variable: string,
+    readonly expected: string,
+  ) {
+    super(`Invalid configuration: ${variable}: ${expected}`);
+    this.name = "ConfigError";
+  }
+}
+
+/**
+ * Parses the environment once, at start-up. Empty strings count as unset so that
+ * `VAR=` in a shell or a `.env` file falls back to the default.
+ */
+export function parseConfig(env: Readonly<Record<string, unknown>>): Config {
+  const input: Record<string, string> = {};
+  for (const key of Object.keys(EnvSchema.shape)) {
+    const value = env[key];
+    if (typeof value === "string" && value !== "") input[key] = value;
+    else if (typeof value === "number") input[key] = String(value);
+  }
+  const result = EnvSchema.safeParse(input);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new ConfigError(String(issue?.path[0] ?? "environment"), issue?.message ?? "invalid");
+  }
+  const e = result.data;
+  return Object.freeze({
+    issuer: e.ISSUER,
+    port: e.PORT,
+    databaseUrl: e.DATABASE_URL,
+    databaseAuthToken: e.DATABASE_AUTH_TOKEN,
+    secret: e.TESSERA_SECRET,
+    accessTokenTtl: e.ACCESS_TOKEN_TTL,
+    accessTokenAudience: e.ACCESS_TOKEN_AUDIENCE ?? e.ISSUER,
+    signingAlg: e.SIGNING_ALG,
+    refreshIdleTtl: e.REFRESH_IDLE_TTL,
+    sessionMaxAge: e.SESSION_MAX_AGE,
+    refreshReuseGrace: e.REFRESH_REUSE_GRACE,
+    scryptLogN: e.SCRYPT_LN,
+    corsOrigins: Object.freeze(e.CORS_ORIGINS),
+    logLevel: e.LOG_LEVEL,
+    rateLimits: e.RATE_LIMITS === "on",
+    trustProxy: e.TRUST_PROXY,
+    production: e.NODE_ENV === "production",
+  });
+}

@@ -1,0 +1,68 @@
+import { sql } from "drizzle-orm";
+import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+/** One schema for libSQL and D1. Times are integer milliseconds since the epoch. */
+
+export const users = sqliteTable("users", {
+  id: text("id").primaryKey(),
+  /** Trimmed and lower-cased; the unique key for sign-in. */
+  email: text("email").notNull().unique(),
+  /** PHC string, e.g. `$scrypt$ln=14,r=8,p=5$<salt>$<hash>`. */
+  passwordHash: text("password_hash").notNull(),
+  createdAt: integer("created_at").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+/**
+ * One row per session, however often it refreshes: `generation` is the only live
+ * refresh-token value (DESIGN.md, Tokens). No token or token hash is stored.
+ */
+export const sessions = sqliteTable(
+  "sessions",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    clientId: text("client_id").notNull(),
+    generation: integer("generation").notNull().default(0),
+    createdAt: integer("created_at").notNull(),
+    lastUsedAt: integer("last_used_at").notNull(),
+    rotatedAt: integer("rotated_at").notNull(),
+    /** Absolute end of the session: created_at + SESSION_MAX_AGE at creation. */
+    expiresAt: integer("expires_at").notNull(),
+    revokedAt: integer("revoked_at"),
+    revokedReason: text("revoked_reason"),
+    userAgent: text("user_agent"),
+    ip: text("ip"),
+  },
+  (t) => [index("sessions_user_id_idx").on(t.userId)],
+);
+
+/** Lifecycle: next → current → previous → retired (DESIGN.md, Signing keys). */
+export const KEY_STATUSES = ["next", "current", "previous", "retired"] as const;
+export type KeyStatus = (typeof KEY_STATUSES)[number];
+
+export const signingKeys = sqliteTable(
+  "signing_keys",
+  {
+    kid: text("kid").primaryKey(),
+    alg: text("alg").notNull(),
+    status: text("status", { enum: KEY_STATUSES }).notNull(),
+    /** Public JWK as JSON: the members published in the JWKS. */
+    publicJwk: text("public_jwk").notNull(),
+    /** Private JWK as a compact JWE (`dir`, `A256GCM`) under the key-encryption key. */
+    privateJwkJwe: text("private_jwk_jwe").notNull(),
+    createdAt: integer("created_at").notNull(),
+    /** When it became `current`. */
+    activatedAt: integer("activated_at"),
+    /** When it stopped signing (became `previous`). */
+    deactivatedAt: integer("deactivated_at"),
+    retiredAt: integer("retired_at"),
+  },
+  (t) => [
+    // At most one signing key and one waiting key, whatever races at start-up.
+    uniqueIndex("signing_keys_one_current").on(t.status).where(sql`status = 'current'`),
+    uniqueIndex("signing_keys_one_next").on(t.status).where(sql`status = 'next'`),
+  ],
+);

@@ -1,0 +1,24 @@
+import type { Context } from "hono";
+import type { Clock } from "./clock.ts";
+import type { Config } from "./config.ts";
+import type { Database } from "./db/types.ts";
+import type { KeyStore } from "./keys/key-store.ts";
+import type { Logger } from "./lib/logger.ts";
+import type { PasswordHasher } from "./passwords/hasher.ts";
+
+/**
+ * Everything the app needs from its runtime, built by an entry file (Node or Workers)
+ * and handed to `createApp`. No feature reads the environment or opens a database itself.
+ */
+export type AppDeps = {
+  config: Config;
+  db: Database;
+  clock: Clock;
+  keys: KeyStore;
+  hasher: PasswordHasher;
+  /** HMAC key for refresh tokens, derived from the master secret. */
+  refreshMacKey: CryptoKey;
+  logger: Logger;
+  /** The peer address of the connection, when the runtime knows it. */
+  socketAddress?: (c: Context) => string | undefined;
+};

@@ -1,0 +1,49 @@
+import { z } from "@hono/zod-openapi";
+
+/** Shared OpenAPI schemas: the one source of validation and documentation. */
+
+export const ErrorSchema = z
+  .object({
+    error: z.string().openapi({ example: "invalid_request" }),
+    error_description: z.string(),
+    issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  })
+  .openapi("Error");
+
+export const UserSchema = z
+  .object({
+    id: z.string(),
+    email: z.string(),
+    created_at: z.string().openapi({ format: "date-time" }),
+  })
+  .openapi("User");
+
+export const TokenResponseSchema = z
+  .object({
+    access_token: z.string(),
+    token_type: z.literal("Bearer"),
+    expires_in: z.number().int(),
+    refresh_token: z.string(),
+    refresh_token_expires_in: z.number().int(),
+    user: UserSchema.optional(),
+  })
+  .openapi("TokenResponse");
+
+/** `{ description, content: application/json Error }` for a route's error responses. */
+export const errorResponse = (description: string) => ({
+  description,
+  content: { "application/json": { schema: ErrorSchema } },
+});
+
+/** Responses every route can give. */
+export const commonErrors = {
+  400: errorResponse("invalid_request (malformed JSON, missing or wrong fields)"),
+  413: errorResponse("payload_too_large"),
+  415: errorResponse("unsupported_media_type"),
+  500: errorResponse("server_error"),
+} as const;
+
+/** Responses of Bearer-protected routes. */
+export const bearerErrors = {
+  401: errorResponse("invalid_token: missing, malformed, expired or foreign access token"),
+} as const;

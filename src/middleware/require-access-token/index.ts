@@ -1,0 +1,27 @@
+import { createMiddleware } from "hono/factory";
+import type { AppEnv } from "../../app-env.ts";
+import { missingBearerToken } from "../../errors.ts";
+import { accessTokenSettings, verifyAccessToken } from "../../tokens/access-token.ts";
+
+// RFC 6750 §2.1: `Bearer` (any case), one space, a b64token.
+const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
+
+/**
+ * Requires a valid Tessera access token in `Authorization: Bearer` and puts its claims on
+ * `c.var.auth`. No token: 401 with a bare `WWW-Authenticate: Bearer` challenge; a bad one:
+ * 401 `invalid_token` with `error="invalid_token"` (RFC 6750 §3).
+ */
+export const requireAccessToken = createMiddleware<AppEnv>(async (c, next) => {
+  const header = c.req.header("Authorization");
+  if (!header) throw missingBearerToken();
+  const { keys, config, clock } = c.var.deps;
+  const token = BEARER.exec(header.trim())?.[1] ?? "";
+  const claims = await verifyAccessToken(
+    keys,
+    accessTokenSettings(config),
+    token,
+    clock.now(),
+  );
+  c.set("auth", claims);
+  await next();
+});

@@ -1,0 +1,101 @@
+/**
+ * Node entry: parse the environment, open the libSQL file (migrations applied), make sure
+ * the master secret and signing keys exist, and serve. Runtime-specific code lives here
+ * and in the database opener only.
+ */
+import { readFile, writeFile, mkdir } from "node:fs/promises";
+import { availableParallelism } from "node:os";
+import { dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { serve } from "@hono/node-server";
+import { getConnInfo } from "@hono/node-server/conninfo";
+import { createApp } from "./app.ts";
+import { systemClock } from "./clock.ts";
+import { type Config, ConfigError, parseConfig } from "./config.ts";
+import { openNodeDatabase } from "./db/libsql-node.ts";
+import { ensureSigningKeys } from "./keys/ensure-signing-keys.ts";
+import { createKeyStore } from "./keys/key-store.ts";
+import { createLogger } from "./lib/logger.ts";
+import { createPasswordHasher } from "./passwords/hasher.ts";
+import { deriveKeys, generateSecret } from "./secrets/derive-keys.ts";
+
+/** The committed migrations: `src/node.ts` and the built `dist/node.js` both sit one level down. */
+const MIGRATIONS_FOLDER = fileURLToPath(new URL("../migrations", import.meta.url));
+const DEV_SECRET_FILE = "./data/secret";
+
+/** TESSERA_SECRET, or in development the contents of ./data/secret (created 0600). */
+async function masterSecret(config: Config): Promise<string> {
+  if (config.secret) return config.secret;
+  if (config.production) {
+    throw new ConfigError("TESSERA_SECRET", "required when NODE_ENV=production");
+  }
+  try {
+    return (await readFile(DEV_SECRET_FILE, "utf8")).trim();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+  }
+  await mkdir(dirname(DEV_SECRET_FILE), { recursive: true });
+  const secret = generateSecret();
+  // "wx": never overwrite a secret another process just wrote.
+  await writeFile(DEV_SECRET_FILE, `${secret}\n`, { mode: 0o600, flag: "wx" }).catch(
+    async (error: NodeJS.ErrnoException) => {
+      if (error.code !== "EEXIST") throw error;
+    },
+  );
+  return (await readFile(DEV_SECRET_FILE, "utf8")).trim();
+}
+
+async function main() {
+  const config = parseConfig(process.env);
+  const logger = createLogger(config.logLevel);
+  const secret = await masterSecret(config);
+  const { refreshMacKey, keyEncryptionKey } = await deriveKeys(secret);
+  const { db, client } = await openNodeDatabase({
+    url: config.databaseUrl,
+    authToken: config.databaseAuthToken,
+    migrationsFolder: MIGRATIONS_FOLDER,
+  });
+  await ensureSigningKeys(db, {
+    alg: config.signingAlg,
+    keyEncryptionKey,
+    now: systemClock.now(),
+  });
+  if (!config.rateLimits) logger.warn("rate_limits_off", { message: "RATE_LIMITS=off" });
+
+  // Hash concurrency follows the libuv pool that runs crypto.scrypt.
+  const poolSize = Number(process.env.UV_THREADPOOL_SIZE) || 4;
+  const app = createApp({
+    config,
+    db,
+    clock: systemClock,
+    keys: createKeyStore({ db, keyEncryptionKey, clock: systemClock }),
+    hasher: createPasswordHasher({
+      params: { ln: config.scryptLogN, r: 8, p: 5 },
+      concurrency: Math.min(poolSize, Math.max(1, availableParallelism())),
+    }),
+    refreshMacKey,
+    logger,
+    socketAddress: (c) => getConnInfo(c).remote.address,
+  });
+
+  const server = serve({ fetch: app.fetch, port: config.port }, (info) => {
+    const url = `http://localhost:${info.port}`;
+    console.log(`Tessera listening on ${url} (issuer ${config.issuer})`);
+  });
+  const shutdown = () => {
+    server.close(() => {
+      client.close();
+      process.exit(0);
+    });
+    setTimeout(() => process.exit(0), 5000).unref();
+  };
+  process.once("SIGINT", shutdown);
+  process.once("SIGTERM", shutdown);
+}
+
+main().catch((error: unknown) => {
+  // One line naming the problem; never a stack for a configuration mistake.
+  if (error instanceof ConfigError) console.error(error.message);
+  else console.error(`Tessera failed to start: ${error instanceof Error ? error.message : error}`);
+  process.exit(1);
+});

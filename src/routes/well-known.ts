@@ -1,0 +1,123 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { sql } from "drizzle-orm";
+import type { Context } from "hono";
+import type { AppEnv } from "../app-env.ts";
+import { createRouter } from "../lib/router.ts";
+
+/** JWKS cache lifetime; a `next` key is published at least this long before it signs. */
+export const JWKS_MAX_AGE_S = 300;
+
+const jwksRoute = createRoute({
+  method: "get",
+  path: "/.well-known/jwks.json",
+  tags: ["Discovery"],
+  summary: "Public signing keys (RFC 7517): next, current and previous",
+  responses: {
+    200: {
+      description: "JWK Set",
+      content: {
+        "application/json": {
+          schema: z.object({ keys: z.array(z.record(z.string(), z.unknown())) }).openapi("JWKS"),
+        },
+      },
+    },
+    304: { description: "Not modified (ETag matched If-None-Match)" },
+  },
+});
+
+const MetadataSchema = z
+  .object({
+    issuer: z.string(),
+    token_endpoint: z.string(),
+    jwks_uri: z.string(),
+    grant_types_supported: z.array(z.string()),
+    response_types_supported: z.array(z.string()),
+    token_endpoint_auth_methods_supported: z.array(z.string()),
+    access_token_signing_alg_values_supported: z.array(z.string()),
+  })
+  .passthrough()
+  .openapi("AuthorizationServerMetadata");
+
+const metadataRoute = (path: string, summary: string) =>
+  createRoute({
+    method: "get",
+    path,
+    tags: ["Discovery"],
+    summary,
+    responses: {
+      200: {
+        description: "Metadata",
+        content: { "application/json": { schema: MetadataSchema } },
+      },
+    },
+  });
+
+const healthRoute = createRoute({
+  method: "get",
+  path: "/healthz",
+  tags: ["Operations"],
+  summary: "Health: 200 when the database answers, else 503",
+  responses: {
+    200: {
+      description: "Healthy",
+      content: { "application/json": { schema: z.object({ status: z.literal("ok") }) } },
+    },
+    503: {
+      description: "The database does not answer",
+      content: { "application/json": { schema: z.object({ status: z.literal("unavailable") }) } },
+    },
+  },
+});
+
+/** RFC 8414 §2 metadata describing exactly what this server implements. */
+async function metadata(c: Context<AppEnv>) {
+  const { config, keys } = c.var.deps;
+  const { algs } = await keys.jwks();
+  const issuer = config.issuer;
+  return {
+    issuer,
+    token_endpoint: `${issuer}/oauth/token`,
+    jwks_uri: `${issuer}/.well-known/jwks.json`,
+    grant_types_supported: ["refresh_token"],
+    // No authorization endpoint yet: first-party sign-in is /v1/signup and /v1/login.
+    response_types_supported: [],
+    token_endpoint_auth_methods_supported: ["none"],
+    access_token_signing_alg_values_supported: algs,
+    service_documentation: `${issuer}/docs`,
+  };
+}
+
+/** Discovery documents, the JWKS and the health check. */
+export const wellKnownRoutes = createRouter()
+  .openapi(jwksRoute, async (c) => {
+    const { body, etag } = await c.var.deps.keys.jwks();
+    const headers = {
+      "Cache-Control": `public, max-age=${JWKS_MAX_AGE_S}`,
+      ETag: etag,
+    };
+    const ifNoneMatch = c.req.header("If-None-Match");
+    if (ifNoneMatch?.split(",").some((tag) => tag.trim() === etag || tag.trim() === "*")) {
+      return c.body(null, 304, headers);
+    }
+    return c.body(body, 200, { ...headers, "Content-Type": "application/json" });
+  })
+  .openapi(
+    metadataRoute("/.well-known/oauth-authorization-server", "RFC 8414 metadata"),
+    async (c) => c.json(await metadata(c), 200, { "Cache-Control": "public, max-age=300" }),
+  )
+  .openapi(
+    metadataRoute("/.well-known/openid-configuration", "The same metadata at the OIDC path"),
+    async (c) => c.json(await metadata(c), 200, { "Cache-Control": "public, max-age=300" }),
+  )
+  .openapi(healthRoute, async (c) => {
+    try {
+      await c.var.deps.db.run(sql`select 1`);
+      return c.json({ status: "ok" as const }, 200, { "Cache-Control": "no-store" });
+    } catch (error) {
+      c.var.deps.logger.error("health_check_failed", {
+        request_id: c.var.requestId,
+        error: error instanceof Error ? error.name : "unknown",
+      });
+      return c.json({ status: "unavailable" as const }, 503, { "Cache-Control": "no-store" });
+    }
+  });

@@ -1,0 +1,47 @@
+import { base64url } from "jose";
+
+/** Keys derived from the master secret, each for one purpose. */
+export type DerivedKeys = {
+  /** HMAC-SHA256 key binding refresh tokens to `<sessionId>.<generation>`. */
+  refreshMacKey: CryptoKey;
+  /** 256-bit key encrypting private signing keys at rest (JWE `dir` + `A256GCM`). */
+  keyEncryptionKey: Uint8Array;
+};
+
+const LABELS = {
+  refreshMac: "tessera/v1/refresh-token-mac",
+  keyEncryption: "tessera/v1/signing-key-encryption",
+} as const;
+
+const encoder = new TextEncoder();
+
+/**
+ * Derives the sub-keys from `TESSERA_SECRET` with HKDF-SHA256 (RFC 5869), one distinct
+ * `info` label per purpose, so no key is ever used for two things.
+ */
+export async function deriveKeys(secret: string): Promise<DerivedKeys> {
+  const ikm = base64url.decode(secret);
+  if (ikm.byteLength < 32) throw new Error("TESSERA_SECRET must hold at least 32 bytes");
+  const master = await crypto.subtle.importKey("raw", ikm, "HKDF", false, ["deriveBits"]);
+  const derive = async (label: string) =>
+    new Uint8Array(
+      await crypto.subtle.deriveBits(
+        { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info: encoder.encode(label) },
+        master,
+        256,
+      ),
+    );
+  const refreshMacKey = await crypto.subtle.importKey(
+    "raw",
+    await derive(LABELS.refreshMac),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign", "verify"],
+  );
+  return { refreshMacKey, keyEncryptionKey: await derive(LABELS.keyEncryption) };
+}
+
+/** A new master secret: 32 random bytes, base64url. */
+export function generateSecret(): string {
+  return base64url.encode(crypto.getRandomValues(new Uint8Array(32)));
+}

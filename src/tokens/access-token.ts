@@ -1,0 +1,105 @@
+import { errors, type JWTPayload, jwtVerify, SignJWT } from "jose";
+import { type Config, SIGNING_ALGS } from "../config.ts";
+import { invalidBearerToken } from "../errors.ts";
+import { randomId } from "../lib/random-id.ts";
+import type { KeyStore } from "../keys/key-store.ts";
+
+/** RFC 9068 §2.1: the media type of JWT access tokens. */
+export const ACCESS_TOKEN_TYP = "at+jwt";
+
+/** The built-in public client behind `/v1/signup` and `/v1/login`. */
+export const FIRST_PARTY_CLIENT_ID = "first-party";
+
+/** Claims of a Tessera access token (RFC 9068 §2.2). */
+export type AccessTokenClaims = JWTPayload & {
+  iss: string;
+  aud: string;
+  sub: string;
+  sid: string;
+  client_id: string;
+  iat: number;
+  exp: number;
+  jti: string;
+  scope?: string;
+};
+
+/** What the issuer needs to know to mint and check access tokens. */
+export type AccessTokenSettings = {
+  issuer: string;
+  audience: string;
+  ttlSeconds: number;
+};
+
+/** The settings a {@link Config} describes. */
+export function accessTokenSettings(config: Config): AccessTokenSettings {
+  return {
+    issuer: config.issuer,
+    audience: config.accessTokenAudience,
+    ttlSeconds: config.accessTokenTtl,
+  };
+}
+
+/** Signs an RFC 9068 access token with the current key. */
+export async function signAccessToken(
+  keys: KeyStore,
+  settings: AccessTokenSettings,
+  subject: { sub: string; sid: string; clientId: string; scope?: string },
+  nowMs: number,
+): Promise<{ token: string; expiresIn: number }> {
+  const { kid, alg, privateKey } = await keys.signingKey();
+  const iat = Math.floor(nowMs / 1000);
+  const payload: JWTPayload = { sid: subject.sid, client_id: subject.clientId };
+  if (subject.scope) payload.scope = subject.scope;
+  const token = await new SignJWT(payload)
+    .setProtectedHeader({ alg, kid, typ: ACCESS_TOKEN_TYP })
+    .setIssuer(settings.issuer)
+    .setAudience(settings.audience)
+    .setSubject(subject.sub)
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + settings.ttlSeconds)
+    .setJti(randomId())
+    .sign(privateKey);
+  return { token, expiresIn: settings.ttlSeconds };
+}
+
+/** Tessera's own endpoints allow at most 5 s of clock skew (DESIGN.md, Configuration). */
+export const OWN_CLOCK_TOLERANCE_S = 5;
+
+/**
+ * Verifies a bearer access token for Tessera's own endpoints: published key by `kid`, the
+ * explicit algorithm allow-list (never `none` or HS*), `typ: at+jwt` (RFC 9068 §4),
+ * issuer, audience, and the required claims. Any failure is 401 `invalid_token`.
+ */
+export async function verifyAccessToken(
+  keys: KeyStore,
+  settings: AccessTokenSettings,
+  token: string,
+  nowMs: number,
+): Promise<AccessTokenClaims> {
+  try {
+    const { payload } = await jwtVerify(
+      token,
+      async (header) => {
+        const found = header.kid ? await keys.verificationKey(header.kid) : undefined;
+        if (!found || found.alg !== header.alg) throw new errors.JWKSNoMatchingKey();
+        return found.key;
+      },
+      {
+        issuer: settings.issuer,
+        audience: settings.audience,
+        algorithms: [...SIGNING_ALGS],
+        typ: ACCESS_TOKEN_TYP,
+        clockTolerance: OWN_CLOCK_TOLERANCE_S,
+        currentDate: new Date(nowMs),
+        requiredClaims: ["iss", "aud", "sub", "exp", "iat", "jti", "sid", "client_id"],
+      },
+    );
+    if (typeof payload.sid !== "string" || typeof payload.client_id !== "string") {
+      throw invalidBearerToken();
+    }
+    return payload as AccessTokenClaims;
+  } catch (error) {
+    if (error instanceof errors.JOSEError || error instanceof TypeError) throw invalidBearerToken();
+    throw error;
+  }
+}

@@ -1,0 +1,106 @@
+import { and, eq, gt, isNull } from "drizzle-orm";
+import { sessions } from "../db/schema.ts";
+import type { Database } from "../db/types.ts";
+import { invalidRefreshToken } from "../errors.ts";
+import type { Logger } from "../lib/logger.ts";
+import { revokeSession } from "../sessions/revoke-sessions.ts";
+import { isSessionLive, type SessionPolicy } from "../sessions/session-policy.ts";
+import { mintRefreshToken, readRefreshToken } from "./refresh-token.ts";
+
+/** The session a refresh token now belongs to, and the refresh token to hand back. */
+export type RotatedSession = {
+  sessionId: string;
+  userId: string;
+  clientId: string;
+  generation: number;
+  lastUsedAt: number;
+  expiresAt: number;
+  refreshToken: string;
+  /** `rotated`: this call advanced the generation; `converged`: a concurrent call did. */
+  outcome: "rotated" | "converged";
+};
+
+/**
+ * Rotates a refresh token (DESIGN.md, Tokens, steps 1–4):
+ * 1. MAC check in constant time; forged tokens never reach the database.
+ * 2. One conditional `UPDATE … RETURNING` advances `generation` from g to g+1.
+ * 3. If no row came back: a concurrent refresher that is the direct parent of the live
+ *    generation, within the reuse grace, converges on the same `(sid, g+1)` token.
+ * 4. Anything else presenting an old generation is replay: the session is revoked.
+ * Throws `invalid_grant` for every refusal.
+ */
+export async function rotateRefreshToken(
+  deps: { db: Database; policy: SessionPolicy; macKey: CryptoKey; logger: Logger },
+  input: { refreshToken: string; clientId?: string | undefined; now: number },
+): Promise<RotatedSession> {
+  const { db, policy, macKey } = deps;
+  const { now } = input;
+  const presented = await readRefreshToken(macKey, input.refreshToken);
+  if (!presented) throw invalidRefreshToken();
+  const { sessionId, generation } = presented;
+
+  const [rotated] = await db
+    .update(sessions)
+    .set({ generation: generation + 1, rotatedAt: now, lastUsedAt: now })
+    .where(
+      and(
+        eq(sessions.id, sessionId),
+        eq(sessions.generation, generation),
+        isNull(sessions.revokedAt),
+        gt(sessions.expiresAt, now),
+        gt(sessions.lastUsedAt, now - policy.idleTtlMs),
+        input.clientId === undefined ? undefined : eq(sessions.clientId, input.clientId),
+      ),
+    )
+    .returning({
+      userId: sessions.userId,
+      clientId: sessions.clientId,
+      expiresAt: sessions.expiresAt,
+    });
+  if (rotated) {
+    const next = { sessionId, generation: generation + 1 };
+    return {
+      ...rotated,
+      ...next,
+      lastUsedAt: now,
+      refreshToken: await mintRefreshToken(macKey, next),
+      outcome: "rotated",
+    };
+  }
+
+  const [session] = await db.select().from(sessions).where(eq(sessions.id, sessionId)).limit(1);
+  if (!session || !isSessionLive(policy, session, now)) throw invalidRefreshToken();
+  // Bound to its client: another client's token is refused, but it is not replay.
+  if (input.clientId !== undefined && input.clientId !== session.clientId) {
+    throw invalidRefreshToken();
+  }
+  if (
+    session.generation === generation + 1 &&
+    policy.reuseGraceMs > 0 &&
+    now - session.rotatedAt <= policy.reuseGraceMs
+  ) {
+    const next = { sessionId, generation: session.generation };
+    return {
+      sessionId,
+      userId: session.userId,
+      clientId: session.clientId,
+      generation: session.generation,
+      lastUsedAt: session.lastUsedAt,
+      expiresAt: session.expiresAt,
+      refreshToken: await mintRefreshToken(macKey, next),
+      outcome: "converged",
+    };
+  }
+  if (session.generation > generation) {
+    // Replay of a superseded token: whoever holds the family may be an attacker, so the
+    // whole session ends (RFC 9700 §4.14.2).
+    await revokeSession(db, { sessionId, reason: "refresh_token_reuse", now });
+    deps.logger.warn("refresh_token_reuse", {
+      session_id: sessionId,
+      user_id: session.userId,
+      presented_generation: generation,
+      live_generation: session.generation,
+    });
+  }
+  throw invalidRefreshToken();
+}

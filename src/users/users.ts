@@ -1,0 +1,60 @@
+import { eq } from "drizzle-orm";
+import { users } from "../db/schema.ts";
+import type { Database } from "../db/types.ts";
+import { randomId } from "../lib/random-id.ts";
+
+/** A user row. */
+export type User = typeof users.$inferSelect;
+
+/** The user as the API shows it: never the password hash. */
+export type UserView = { id: string; email: string; created_at: string };
+
+/** The public view of a user. */
+export function userView(user: Pick<User, "id" | "email" | "createdAt">): UserView {
+  return { id: user.id, email: user.email, created_at: new Date(user.createdAt).toISOString() };
+}
+
+/** The user with this normalised email, if any. */
+export async function findUserByEmail(db: Database, email: string): Promise<User | undefined> {
+  const [user] = await db.select().from(users).where(eq(users.email, email)).limit(1);
+  return user;
+}
+
+/** The user with this id, if any. */
+export async function findUserById(db: Database, id: string): Promise<User | undefined> {
+  const [user] = await db.select().from(users).where(eq(users.id, id)).limit(1);
+  return user;
+}
+
+/**
+ * Inserts a user; undefined when the email is taken. The unique index decides, so two
+ * simultaneous signups with one email cannot both succeed.
+ */
+export async function insertUser(
+  db: Database,
+  input: { email: string; passwordHash: string; now: number },
+): Promise<User | undefined> {
+  const [user] = await db
+    .insert(users)
+    .values({
+      id: randomId(),
+      email: input.email,
+      passwordHash: input.passwordHash,
+      createdAt: input.now,
+      updatedAt: input.now,
+    })
+    .onConflictDoNothing({ target: users.email })
+    .returning();
+  return user;
+}
+
+/** Stores a new password hash (rehash on login, password change). */
+export async function updatePasswordHash(
+  db: Database,
+  input: { userId: string; passwordHash: string; now: number },
+): Promise<void> {
+  await db
+    .update(users)
+    .set({ passwordHash: input.passwordHash, updatedAt: input.now })
+    .where(eq(users.id, input.userId));
+}
