@@ -1,0 +1,32 @@
+import type { Config } from "../../src/config.ts";
+
+/** A clock tests move by hand; starts at the wall clock so real verifiers agree. */
+export type TestClock = { now(): number; advance(ms: number): void; set(ms: number): void };
+
+export function createTestClock(start = Date.now()): TestClock {
+  let current = start;
+  return {
+    now: () => current,
+    advance: (ms) => {
+      current += ms;
+    },
+    set: (ms) => {
+      current = ms;
+    },
+  };
+}
+
+/** What a behavioural case needs from a runtime: an app to speak HTTP to and its clock. */
+export type Harness = {
+  request(path: string, init?: RequestInit): Promise<Response>;
+  clock: TestClock;
+  config: Config;
+  /** The server's current signing key, so tests can craft tokens it would sign. */
+  signingKey(): Promise<{ kid: string; alg: string; privateKey: CryptoKey }>;
+  /** Log lines written while the harness ran (JSON strings). */
+  logs: string[];
+  close(): Promise<void>;
+};
+
+/** Creates a harness with configuration overrides (env-style variables). */
+export type HarnessFactory = (env?: Record<string, string>) => Promise<Harness>;

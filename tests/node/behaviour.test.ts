@@ -1,0 +1,13 @@
+import { accessTokenCases } from "../cases/access-token.cases.ts";
+import { authCases } from "../cases/auth.cases.ts";
+import { httpCases } from "../cases/http.cases.ts";
+import { refreshCases } from "../cases/refresh.cases.ts";
+import { sessionCases } from "../cases/sessions.cases.ts";
+import { createNodeHarness } from "../harness/node.ts";
+
+// The shared behavioural suite, against the Node app over a libSQL temp file.
+authCases(createNodeHarness);
+accessTokenCases(createNodeHarness);
+refreshCases(createNodeHarness);
+sessionCases(createNodeHarness);
+httpCases(createNodeHarness);
