@@ -1,10 +1,10 @@
 import { Scalar } from "@scalar/hono-api-reference";
-import { HTTPException } from "hono/http-exception";
+import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { HTTPException } from "hono/http-exception";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
-import type { Context } from "hono";
 import type { AppEnv } from "./app-env.ts";
 import type { AppDeps } from "./deps.ts";
 import { ApiError, type ErrorCode } from "./errors.ts";
@@ -143,7 +143,10 @@ export function createApp(deps: AppDeps) {
   app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "Tessera API" }));
 
   app.notFound((c) =>
-    c.json({ error: "not_found", error_description: `No route for ${c.req.method} ${c.req.path}` }, 404),
+    c.json(
+      { error: "not_found", error_description: `No route for ${c.req.method} ${c.req.path}` },
+      404,
+    ),
   );
   app.onError(renderError);
   return app;

@@ -31,12 +31,7 @@ const EnvSchema = z.object({
   ISSUER: httpUrl()
     .default("http://localhost:8787")
     .transform((v) => v.replace(/\/+$/, "")),
-  PORT: z.coerce
-    .number({ error: "expected a port number" })
-    .int()
-    .min(0)
-    .max(65535)
-    .default(8787),
+  PORT: z.coerce.number({ error: "expected a port number" }).int().min(0).max(65535).default(8787),
   DATABASE_URL: z.string().min(1).default("file:./data/tessera.db"),
   DATABASE_AUTH_TOKEN: z.string().min(1).optional(),
   TESSERA_SECRET: z
@@ -45,7 +40,9 @@ const EnvSchema = z.object({
     .optional(),
   ACCESS_TOKEN_TTL: duration("900").pipe(z.number().min(1).max(86400)),
   ACCESS_TOKEN_AUDIENCE: z.string().min(1).optional(),
-  SIGNING_ALG: z.enum(SIGNING_ALGS, { error: `expected one of ${SIGNING_ALGS.join(", ")}` }).default("EdDSA"),
+  SIGNING_ALG: z
+    .enum(SIGNING_ALGS, { error: `expected one of ${SIGNING_ALGS.join(", ")}` })
+    .default("EdDSA"),
   REFRESH_IDLE_TTL: duration("30d").pipe(z.number().min(60)),
   SESSION_MAX_AGE: duration("90d").pipe(z.number().min(60)),
   REFRESH_REUSE_GRACE: duration("10s").pipe(z.number().max(300)),

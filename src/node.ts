@@ -3,7 +3,7 @@
  * the master secret and signing keys exist, and serve. Runtime-specific code lives here
  * and in the database opener only.
  */
-import { readFile, writeFile, mkdir } from "node:fs/promises";
+import { link, mkdir, readFile, unlink, writeFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -35,13 +35,17 @@ async function masterSecret(config: Config): Promise<string> {
     if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
   }
   await mkdir(dirname(DEV_SECRET_FILE), { recursive: true });
-  const secret = generateSecret();
-  // "wx": never overwrite a secret another process just wrote.
-  await writeFile(DEV_SECRET_FILE, `${secret}\n`, { mode: 0o600, flag: "wx" }).catch(
-    async (error: NodeJS.ErrnoException) => {
-      if (error.code !== "EEXIST") throw error;
-    },
-  );
+  // Write a private temp file, then link it into place: link() fails if the secret exists,
+  // so a concurrent start never sees a half-written file nor overwrites another's secret.
+  const temp = `${DEV_SECRET_FILE}.${process.pid}.tmp`;
+  await writeFile(temp, `${generateSecret()}\n`, { mode: 0o600 });
+  try {
+    await link(temp, DEV_SECRET_FILE);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+  } finally {
+    await unlink(temp);
+  }
   return (await readFile(DEV_SECRET_FILE, "utf8")).trim();
 }
 

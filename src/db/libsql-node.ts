@@ -27,14 +27,12 @@ export async function openNodeDatabase(options: {
   if (path !== undefined && path !== ":memory:") {
     await mkdir(dirname(path), { recursive: true });
   }
-  const client = createClient({ url: options.url, authToken: options.authToken });
-  if (path !== undefined) {
-    // WAL lets readers run beside the writer; busy_timeout makes a second process wait
-    // for the write lock instead of failing with SQLITE_BUSY.
+  // `timeout` is SQLite's busy timeout on every pooled connection: a second process waits
+  // for the write lock instead of failing with SQLITE_BUSY.
+  const client = createClient({ url: options.url, authToken: options.authToken, timeout: 5000 });
+  if (path !== undefined && path !== ":memory:") {
+    // WAL (persistent in the file) lets readers run beside the writer.
     await client.execute("PRAGMA journal_mode = WAL");
-    await client.execute("PRAGMA busy_timeout = 5000");
-    await client.execute("PRAGMA synchronous = NORMAL");
-    await client.execute("PRAGMA foreign_keys = ON");
   }
   const db = drizzle(client, { schema });
   await migrate(db, { migrationsFolder: options.migrationsFolder });

@@ -38,7 +38,9 @@ export async function generateSigningKey(options: {
   const publicJwk = publicMembers(await exportJWK(publicKey));
   const kid = await calculateJwkThumbprint(publicJwk);
   const privateJwk = await exportJWK(privateKey);
-  const privateJwkJwe = await new CompactEncrypt(new TextEncoder().encode(JSON.stringify(privateJwk)))
+  const privateJwkJwe = await new CompactEncrypt(
+    new TextEncoder().encode(JSON.stringify(privateJwk)),
+  )
     .setProtectedHeader({ alg: "dir", enc: "A256GCM", kid })
     .encrypt(options.keyEncryptionKey);
   return {

@@ -1,5 +1,5 @@
-import { base64url, compactDecrypt, importJWK, type JWK } from "jose";
 import { inArray } from "drizzle-orm";
+import { base64url, compactDecrypt, importJWK, type JWK } from "jose";
 import type { Clock } from "../clock.ts";
 import { signingKeys } from "../db/schema.ts";
 import type { Database } from "../db/types.ts";

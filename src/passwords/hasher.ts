@@ -87,7 +87,9 @@ export function createPasswordHasher(
       const valid =
         actual.byteLength === parsed.hash.byteLength && timingSafeEqual(actual, parsed.hash);
       const needsRehash =
-        parsed.params.ln !== params.ln || parsed.params.r !== params.r || parsed.params.p !== params.p;
+        parsed.params.ln !== params.ln ||
+        parsed.params.r !== params.r ||
+        parsed.params.p !== params.p;
       return { valid, needsRehash };
     },
     async verifyDummy(password) {

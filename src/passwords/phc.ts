@@ -8,7 +8,8 @@ export type ScryptPhc = { params: ScryptParams; salt: Uint8Array; hash: Uint8Arr
 
 // PHC string format (github.com/P-H-C/phc-string-format): salt and hash in unpadded
 // base64; we write the URL-safe alphabet, which is what jose's codec gives, and read both.
-const PHC = /^\$scrypt\$ln=(\d{1,2}),r=(\d{1,3}),p=(\d{1,3})\$([A-Za-z0-9+/_-]{16,})\$([A-Za-z0-9+/_-]{32,})$/;
+const PHC =
+  /^\$scrypt\$ln=(\d{1,2}),r=(\d{1,3}),p=(\d{1,3})\$([A-Za-z0-9+/_-]{16,})\$([A-Za-z0-9+/_-]{32,})$/;
 
 const toUrlSafe = (b64: string) => b64.replaceAll("+", "-").replaceAll("/", "_");
 

@@ -20,13 +20,7 @@ import {
 
 const CredentialsSchema = z
   .object({
-    email: z
-      .string()
-      .trim()
-      .toLowerCase()
-      .max(254)
-      .email()
-      .openapi({ example: "ada@example.com" }),
+    email: z.string().trim().toLowerCase().max(254).email().openapi({ example: "ada@example.com" }),
     password: z.string().min(1).openapi({ example: "correct horse battery staple" }),
   })
   .openapi("Credentials");

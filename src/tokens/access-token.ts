@@ -1,8 +1,8 @@
 import { errors, type JWTPayload, jwtVerify, SignJWT } from "jose";
 import { type Config, SIGNING_ALGS } from "../config.ts";
 import { invalidBearerToken } from "../errors.ts";
-import { randomId } from "../lib/random-id.ts";
 import type { KeyStore } from "../keys/key-store.ts";
+import { randomId } from "../lib/random-id.ts";
 
 /** RFC 9068 §2.1: the media type of JWT access tokens. */
 export const ACCESS_TOKEN_TYP = "at+jwt";

@@ -86,15 +86,24 @@ export function authCases(createHarness: HarnessFactory) {
 
     it("enforces the password policy: ≥ 8 code points, ≤ 1024 bytes", async () => {
       const h = await createHarness();
-      const short = await h.request("/v1/signup", json({ email: uniqueEmail(), password: "short" }));
+      const short = await h.request(
+        "/v1/signup",
+        json({ email: uniqueEmail(), password: "short" }),
+      );
       expect(await errorOf(short)).toMatchObject({ status: 400, error: "invalid_request" });
       const huge = "ü".repeat(513); // 1026 bytes, 513 code points
       const tooLong = await h.request("/v1/signup", json({ email: uniqueEmail(), password: huge }));
       expect(await errorOf(tooLong)).toMatchObject({ status: 400, error: "invalid_request" });
-      const loginLong = await h.request("/v1/login", json({ email: uniqueEmail(), password: huge }));
+      const loginLong = await h.request(
+        "/v1/login",
+        json({ email: uniqueEmail(), password: huge }),
+      );
       expect(await errorOf(loginLong)).toMatchObject({ status: 400, error: "invalid_request" });
       // 8 emoji are 8 code points (16 UTF-16 units): accepted.
-      const emoji = await h.request("/v1/signup", json({ email: uniqueEmail(), password: "🔑".repeat(8) }));
+      const emoji = await h.request(
+        "/v1/signup",
+        json({ email: uniqueEmail(), password: "🔑".repeat(8) }),
+      );
       expect(emoji.status).toBe(201);
       await h.close();
     });

@@ -50,21 +50,22 @@ export async function login(h: Harness, email: string, password = PASSWORD) {
 
 /** `POST /oauth/token` with `grant_type=refresh_token`, form-encoded like an OAuth client. */
 export const refresh = (h: Harness, refreshToken: string, extra: Record<string, string> = {}) =>
-  h.request("/oauth/token", form({ grant_type: "refresh_token", refresh_token: refreshToken, ...extra }));
+  h.request(
+    "/oauth/token",
+    form({ grant_type: "refresh_token", refresh_token: refreshToken, ...extra }),
+  );
 
 /** Verifies an access token the way another service does: JWKS from the endpoint, jose. */
 export async function verifyWithJwks(h: Harness, token: string, at = h.clock.now()) {
   const jwks = await (await h.request("/.well-known/jwks.json")).json();
-  const { payload, protectedHeader } = await jwtVerify<JWTPayload & { sid: string; client_id: string }>(
-    token,
-    createLocalJWKSet(jwks as { keys: [] }),
-    {
-      issuer: h.config.issuer,
-      audience: h.config.accessTokenAudience,
-      typ: "at+jwt",
-      currentDate: new Date(at),
-    },
-  );
+  const { payload, protectedHeader } = await jwtVerify<
+    JWTPayload & { sid: string; client_id: string }
+  >(token, createLocalJWKSet(jwks as { keys: [] }), {
+    issuer: h.config.issuer,
+    audience: h.config.accessTokenAudience,
+    typ: "at+jwt",
+    currentDate: new Date(at),
+  });
   return { payload, protectedHeader };
 }
 

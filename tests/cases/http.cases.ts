@@ -35,9 +35,20 @@ export function httpCases(createHarness: HarnessFactory) {
     it("answers a wrong content type with 415 unsupported_media_type", async () => {
       const h = await createHarness();
       const body = JSON.stringify({ email: uniqueEmail(), password: PASSWORD });
-      for (const type of ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"]) {
-        const res = await h.request("/v1/signup", { method: "POST", headers: { "Content-Type": type }, body });
-        expect(await errorOf(res), type).toMatchObject({ status: 415, error: "unsupported_media_type" });
+      for (const type of [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+      ]) {
+        const res = await h.request("/v1/signup", {
+          method: "POST",
+          headers: { "Content-Type": type },
+          body,
+        });
+        expect(await errorOf(res), type).toMatchObject({
+          status: 415,
+          error: "unsupported_media_type",
+        });
       }
       const token = await h.request("/oauth/token", {
         method: "POST",
@@ -75,7 +86,10 @@ export function httpCases(createHarness: HarnessFactory) {
       const h = await createHarness();
       const { tokens } = await signup(h);
       const unknown = await h.request("/oauth/token", form({ grant_type: "password" }));
-      expect(await errorOf(unknown)).toMatchObject({ status: 400, error: "unsupported_grant_type" });
+      expect(await errorOf(unknown)).toMatchObject({
+        status: 400,
+        error: "unsupported_grant_type",
+      });
       const missing = await h.request("/oauth/token", form({}));
       expect(await errorOf(missing)).toMatchObject({ status: 400, error: "invalid_request" });
       const noBody = await h.request("/oauth/token", { method: "POST" });
@@ -88,7 +102,10 @@ export function httpCases(createHarness: HarnessFactory) {
         body: `grant_type=refresh_token&refresh_token=${tokens.refresh_token}&refresh_token=${tokens.refresh_token}`,
       });
       expect(await errorOf(repeated)).toMatchObject({ status: 400, error: "invalid_request" });
-      const wrongType = await h.request("/oauth/token", json({ grant_type: "refresh_token", refresh_token: 7 }));
+      const wrongType = await h.request(
+        "/oauth/token",
+        json({ grant_type: "refresh_token", refresh_token: 7 }),
+      );
       expect(await errorOf(wrongType)).toMatchObject({ status: 400, error: "invalid_request" });
       await h.close();
     });
@@ -119,14 +136,19 @@ export function httpCases(createHarness: HarnessFactory) {
         expect(typeof key.kid).toBe("string");
         expect(key.d).toBeUndefined();
       }
-      const cached = await h.request("/.well-known/jwks.json", { headers: { "If-None-Match": etag } });
+      const cached = await h.request("/.well-known/jwks.json", {
+        headers: { "If-None-Match": etag },
+      });
       expect(cached.status).toBe(304);
       await h.close();
     });
 
     it("publishes RFC 8414 metadata at both well-known paths", async () => {
       const h = await createHarness();
-      for (const path of ["/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"]) {
+      for (const path of [
+        "/.well-known/oauth-authorization-server",
+        "/.well-known/openid-configuration",
+      ]) {
         const res = await h.request(path);
         expect(res.status).toBe(200);
         const meta = await res.json();
@@ -148,7 +170,15 @@ export function httpCases(createHarness: HarnessFactory) {
       expect(await health.json()).toEqual({ status: "ok" });
       const doc = await (await h.request("/openapi.json")).json();
       expect(doc.openapi).toBe("3.1.0");
-      for (const path of ["/v1/signup", "/v1/login", "/oauth/token", "/v1/me", "/v1/sessions", "/v1/sessions/{id}", "/v1/logout"]) {
+      for (const path of [
+        "/v1/signup",
+        "/v1/login",
+        "/oauth/token",
+        "/v1/me",
+        "/v1/sessions",
+        "/v1/sessions/{id}",
+        "/v1/logout",
+      ]) {
         expect(doc.paths[path], path).toBeTruthy();
       }
       const docs = await h.request("/docs");

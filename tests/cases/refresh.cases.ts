@@ -48,8 +48,13 @@ export function refreshCases(createHarness: HarnessFactory) {
       // The whole family is dead, including the newest token.
       const newest = await refresh(h, second.refresh_token);
       expect(await errorOf(newest)).toMatchObject({ status: 400, error: "invalid_grant" });
-      const logged = h.logs.map((l) => JSON.parse(l)).find((l) => l.event === "refresh_token_reuse");
-      expect(logged).toMatchObject({ level: "warn", session_id: tokens.refresh_token.split(".")[0] });
+      const logged = h.logs
+        .map((l) => JSON.parse(l))
+        .find((l) => l.event === "refresh_token_reuse");
+      expect(logged).toMatchObject({
+        level: "warn",
+        session_id: tokens.refresh_token.split(".")[0],
+      });
       await h.close();
     });
 

@@ -27,7 +27,10 @@ export function sessionCases(createHarness: HarnessFactory) {
       const { email, tokens } = await signup(h);
       const phone = await h.request(
         "/v1/login",
-        json({ email, password: "correct horse battery staple" }, { "User-Agent": "TestPhone/1.0" }),
+        json(
+          { email, password: "correct horse battery staple" },
+          { "User-Agent": "TestPhone/1.0" },
+        ),
       );
       const phoneTokens = await phone.json();
       const sessions = await listSessions(h, phoneTokens.access_token);
@@ -54,14 +57,20 @@ export function sessionCases(createHarness: HarnessFactory) {
       const { email, tokens } = await signup(h);
       const other = await login(h, email);
       const otherSid = decodeJwt(other.access_token).sid as string;
-      const del = await h.request(`/v1/sessions/${otherSid}`, bearer(tokens.access_token, { method: "DELETE" }));
+      const del = await h.request(
+        `/v1/sessions/${otherSid}`,
+        bearer(tokens.access_token, { method: "DELETE" }),
+      );
       expect(del.status).toBe(204);
       expect((await refresh(h, other.refresh_token)).status).toBe(400);
       expect((await listSessions(h, tokens.access_token)).map((s) => s.id)).toEqual([
         decodeJwt(tokens.access_token).sid,
       ]);
       // Already revoked: gone.
-      const again = await h.request(`/v1/sessions/${otherSid}`, bearer(tokens.access_token, { method: "DELETE" }));
+      const again = await h.request(
+        `/v1/sessions/${otherSid}`,
+        bearer(tokens.access_token, { method: "DELETE" }),
+      );
       expect(again.status).toBe(404);
       await h.close();
     });
@@ -71,7 +80,10 @@ export function sessionCases(createHarness: HarnessFactory) {
       const alice = await signup(h);
       const bob = await signup(h);
       const bobSid = decodeJwt(bob.tokens.access_token).sid as string;
-      const res = await h.request(`/v1/sessions/${bobSid}`, bearer(alice.tokens.access_token, { method: "DELETE" }));
+      const res = await h.request(
+        `/v1/sessions/${bobSid}`,
+        bearer(alice.tokens.access_token, { method: "DELETE" }),
+      );
       expect(await errorOf(res)).toMatchObject({ status: 404, error: "not_found" });
       expect((await refresh(h, bob.tokens.refresh_token)).status).toBe(200);
       await h.close();
@@ -93,7 +105,10 @@ export function sessionCases(createHarness: HarnessFactory) {
       const { email, tokens } = await signup(h);
       const other = await login(h, email);
       const stranger = await signup(h);
-      const res = await h.request("/v1/logout", bearer(tokens.access_token, json({ scope: "global" })));
+      const res = await h.request(
+        "/v1/logout",
+        bearer(tokens.access_token, json({ scope: "global" })),
+      );
       expect(res.status).toBe(204);
       expect((await refresh(h, tokens.refresh_token)).status).toBe(400);
       expect((await refresh(h, other.refresh_token)).status).toBe(400);
@@ -106,7 +121,10 @@ export function sessionCases(createHarness: HarnessFactory) {
       const { email, tokens } = await signup(h);
       const a = await login(h, email);
       const b = await login(h, email);
-      const res = await h.request("/v1/logout", bearer(tokens.access_token, json({ scope: "others" })));
+      const res = await h.request(
+        "/v1/logout",
+        bearer(tokens.access_token, json({ scope: "others" })),
+      );
       expect(res.status).toBe(204);
       expect((await refresh(h, a.refresh_token)).status).toBe(400);
       expect((await refresh(h, b.refresh_token)).status).toBe(400);
@@ -117,7 +135,10 @@ export function sessionCases(createHarness: HarnessFactory) {
     it("logout refuses an unknown scope and needs a bearer token", async () => {
       const h = await createHarness();
       const { tokens } = await signup(h);
-      const bad = await h.request("/v1/logout", bearer(tokens.access_token, json({ scope: "everywhere" })));
+      const bad = await h.request(
+        "/v1/logout",
+        bearer(tokens.access_token, json({ scope: "everywhere" })),
+      );
       expect(await errorOf(bad)).toMatchObject({ status: 400, error: "invalid_request" });
       const anon = await h.request("/v1/logout", { method: "POST" });
       expect(await errorOf(anon)).toMatchObject({ status: 401, error: "invalid_token" });

@@ -16,12 +16,7 @@ export const requireAccessToken = createMiddleware<AppEnv>(async (c, next) => {
   if (!header) throw missingBearerToken();
   const { keys, config, clock } = c.var.deps;
   const token = BEARER.exec(header.trim())?.[1] ?? "";
-  const claims = await verifyAccessToken(
-    keys,
-    accessTokenSettings(config),
-    token,
-    clock.now(),
-  );
+  const claims = await verifyAccessToken(keys, accessTokenSettings(config), token, clock.now());
   c.set("auth", claims);
   await next();
 });

@@ -1,0 +1,66 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, parseConfig } from "../../src/config.ts";
+
+describe("configuration", () => {
+  it("has the documented defaults", () => {
+    const config = parseConfig({});
+    expect(config).toMatchObject({
+      issuer: "http://localhost:8787",
+      port: 8787,
+      databaseUrl: "file:./data/tessera.db",
+      accessTokenTtl: 900,
+      accessTokenAudience: "http://localhost:8787",
+      signingAlg: "EdDSA",
+      refreshIdleTtl: 30 * 86400,
+      sessionMaxAge: 90 * 86400,
+      refreshReuseGrace: 10,
+      rateLimits: true,
+      trustProxy: undefined,
+    });
+  });
+
+  it("parses durations in seconds or with s|m|h|d", () => {
+    expect(parseConfig({ ACCESS_TOKEN_TTL: "600" }).accessTokenTtl).toBe(600);
+    expect(parseConfig({ ACCESS_TOKEN_TTL: "10m" }).accessTokenTtl).toBe(600);
+    expect(parseConfig({ REFRESH_IDLE_TTL: "12h" }).refreshIdleTtl).toBe(43200);
+    expect(parseConfig({ SESSION_MAX_AGE: "7d" }).sessionMaxAge).toBe(604800);
+    expect(parseConfig({ REFRESH_REUSE_GRACE: "0" }).refreshReuseGrace).toBe(0);
+  });
+
+  it("strips a trailing slash from ISSUER, treats empty values as unset", () => {
+    expect(parseConfig({ ISSUER: "https://auth.example.com/" }).issuer).toBe(
+      "https://auth.example.com",
+    );
+    expect(parseConfig({ PORT: "" }).port).toBe(8787);
+  });
+
+  const bad: Array<[string, string]> = [
+    ["PORT", "eighty"],
+    ["PORT", "70000"],
+    ["ISSUER", "ftp://example.com"],
+    ["ISSUER", "not a url"],
+    ["ACCESS_TOKEN_TTL", "15 minutes"],
+    ["ACCESS_TOKEN_TTL", "0"],
+    ["REFRESH_IDLE_TTL", "-5"],
+    ["SIGNING_ALG", "HS256"],
+    ["SIGNING_ALG", "none"],
+    ["TESSERA_SECRET", "too-short"],
+    ["RATE_LIMITS", "maybe"],
+    ["LOG_LEVEL", "loud"],
+  ];
+  for (const [variable, value] of bad) {
+    it(`stops on ${variable}=${value} with one line naming the variable`, () => {
+      let caught: unknown;
+      try {
+        parseConfig({ [variable]: value });
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).toBeInstanceOf(ConfigError);
+      const message = (caught as ConfigError).message;
+      expect(message).toContain(variable);
+      expect(message).not.toContain("\n");
+      expect((caught as ConfigError).variable).toBe(variable);
+    });
+  }
+});

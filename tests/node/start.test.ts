@@ -1,0 +1,160 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createClient } from "@libsql/client";
+import { build } from "esbuild";
+import { createRemoteJWKSet, jwtVerify } from "jose";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const ENTRY = join(ROOT, "dist/node.js");
+
+type Started = { child: ChildProcess; url: string; output: () => string };
+
+/** Runs the built Node entry in `cwd` and waits for the line that prints its URL. */
+function start(cwd: string, env: Record<string, string> = {}): Promise<Started> {
+  const child = spawn(process.execPath, [ENTRY], {
+    cwd,
+    env: { PATH: process.env.PATH, PORT: "0", LOG_LEVEL: "warn", SCRYPT_LN: "10", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  return new Promise((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /listening on (http:\/\/localhost:\d+)/.exec(output);
+      if (match) resolve({ child, url: match[1] as string, output: () => output });
+    };
+    child.stdout?.on("data", onData);
+    child.stderr?.on("data", onData);
+    child.on("exit", (code) => reject(new Error(`exited ${code}: ${output}`)));
+  });
+}
+
+/** Runs the entry expecting it to fail; resolves with its exit code and output. */
+function startFailing(cwd: string, env: Record<string, string>) {
+  const child = spawn(process.execPath, [ENTRY], {
+    cwd,
+    env: { PATH: process.env.PATH, PORT: "0", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout?.on("data", (c: Buffer) => {
+    output += c.toString();
+  });
+  child.stderr?.on("data", (c: Buffer) => {
+    output += c.toString();
+  });
+  return new Promise<{ code: number | null; output: string }>((resolve) =>
+    child.on("exit", (code) => resolve({ code, output })),
+  );
+}
+
+const stop = (s: Started) =>
+  new Promise<void>((resolve) => {
+    s.child.once("exit", () => resolve());
+    s.child.kill("SIGTERM");
+  });
+
+describe("npm start (the built Node entry)", () => {
+  let dir: string;
+
+  beforeAll(async () => {
+    await build({
+      entryPoints: [join(ROOT, "src/node.ts")],
+      outfile: ENTRY,
+      bundle: true,
+      platform: "node",
+      format: "esm",
+      packages: "external",
+      logLevel: "warning",
+    });
+    dir = await mkdtemp(join(tmpdir(), "tessera-start-"));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("creates data/, the secret (0600), the database and keys; reuses them on restart", async () => {
+    const first = await start(dir);
+    expect(first.output()).toMatch(/listening on http:\/\/localhost:\d+/);
+    const health = await fetch(`${first.url}/healthz`);
+    expect(await health.json()).toEqual({ status: "ok" });
+    const jwks1 = await (await fetch(`${first.url}/.well-known/jwks.json`)).json();
+    await stop(first);
+
+    const secretMode = (await stat(join(dir, "data/secret"))).mode & 0o777;
+    expect(secretMode).toBe(0o600);
+    await stat(join(dir, "data/tessera.db"));
+
+    const second = await start(dir);
+    const jwks2 = await (await fetch(`${second.url}/.well-known/jwks.json`)).json();
+    expect(jwks2).toEqual(jwks1);
+
+    // A token from the restarted server verifies with a remote JWKS, as another service does.
+    const signup = await fetch(`${second.url}/v1/signup`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ email: "start@example.com", password: "correct horse battery" }),
+    });
+    expect(signup.status).toBe(201);
+    const { access_token } = await signup.json();
+    const { payload } = await jwtVerify(
+      access_token,
+      createRemoteJWKSet(new URL(`${second.url}/.well-known/jwks.json`)),
+      { issuer: "http://localhost:8787", audience: "http://localhost:8787", typ: "at+jwt" },
+    );
+    expect(payload.client_id).toBe("first-party");
+    await stop(second);
+  });
+
+  it("two simultaneous starts never create a second current key", async () => {
+    const shared = await mkdtemp(join(tmpdir(), "tessera-race-"));
+    const [a, b] = await Promise.all([start(shared), start(shared)]);
+    await Promise.all([stop(a), stop(b)]);
+    const client = createClient({ url: `file:${join(shared, "data/tessera.db")}` });
+    const rows = await client.execute(
+      "select status, count(*) as n from signing_keys group by status",
+    );
+    client.close();
+    const counts = Object.fromEntries(rows.rows.map((r) => [r.status, Number(r.n)]));
+    expect(counts).toEqual({ current: 1, next: 1 });
+    await rm(shared, { recursive: true, force: true });
+  });
+
+  it("stores a scrypt PHC string, never the password", async () => {
+    const s = await start(dir);
+    await fetch(`${s.url}/v1/signup`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ email: "phc@example.com", password: "correct horse battery" }),
+    });
+    await stop(s);
+    const client = createClient({ url: `file:${join(dir, "data/tessera.db")}` });
+    const { rows } = await client.execute({
+      sql: "select password_hash from users where email = ?",
+      args: ["phc@example.com"],
+    });
+    client.close();
+    expect(String(rows[0]?.password_hash)).toMatch(
+      /^\$scrypt\$ln=10,r=8,p=5\$[\w-]{22}\$[\w-]{43}$/,
+    );
+  });
+
+  it("refuses to start with a bad variable, in one line naming it", async () => {
+    const { code, output } = await startFailing(dir, { PORT: "eighty" });
+    expect(code).toBe(1);
+    expect(output.trim().split("\n")).toHaveLength(1);
+    expect(output).toContain("PORT");
+  });
+
+  it("requires TESSERA_SECRET in production", async () => {
+    const fresh = await mkdtemp(join(tmpdir(), "tessera-prod-"));
+    const { code, output } = await startFailing(fresh, { NODE_ENV: "production" });
+    expect(code).toBe(1);
+    expect(output).toContain("TESSERA_SECRET");
+    await rm(fresh, { recursive: true, force: true });
+  });
+});
