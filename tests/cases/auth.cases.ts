@@ -1,6 +1,15 @@
 import { describe, expect, it } from "vitest";
 import type { HarnessFactory } from "../harness/types.ts";
-import { bearer, errorOf, json, login, PASSWORD, signup, uniqueEmail } from "./helpers.ts";
+import {
+  bearer,
+  errorOf,
+  json,
+  login,
+  PASSWORD,
+  signup,
+  type TokenBody,
+  uniqueEmail,
+} from "./helpers.ts";
 
 /** Signup, login and /v1/me. */
 export function authCases(createHarness: HarnessFactory) {
@@ -12,7 +21,7 @@ export function authCases(createHarness: HarnessFactory) {
       expect(res.status).toBe(201);
       expect(res.headers.get("Cache-Control")).toBe("no-store");
       expect(res.headers.get("X-Request-Id")).toBeTruthy();
-      const body = await res.json();
+      const body = (await res.json()) as TokenBody;
       expect(body).toMatchObject({
         token_type: "Bearer",
         expires_in: 900,
@@ -127,7 +136,9 @@ export function authCases(createHarness: HarnessFactory) {
         expect(err, JSON.stringify(body)).toMatchObject({ status: 400, error: "invalid_request" });
         expect(typeof err.error_description).toBe("string");
       }
-      const withIssues = await (await h.request("/v1/login", json({}))).json();
+      const withIssues = (await (await h.request("/v1/login", json({}))).json()) as {
+        issues: Array<{ path: string }>;
+      };
       expect(withIssues.issues.map((i: { path: string }) => i.path).sort()).toEqual([
         "email",
         "password",

@@ -168,7 +168,10 @@ export function httpCases(createHarness: HarnessFactory) {
       const health = await h.request("/healthz");
       expect(health.status).toBe(200);
       expect(await health.json()).toEqual({ status: "ok" });
-      const doc = await (await h.request("/openapi.json")).json();
+      const doc = (await (await h.request("/openapi.json")).json()) as {
+        openapi: string;
+        paths: Record<string, unknown>;
+      };
       expect(doc.openapi).toBe("3.1.0");
       for (const path of [
         "/v1/signup",

@@ -1,7 +1,7 @@
 import { decodeJwt } from "jose";
 import { describe, expect, it } from "vitest";
 import type { HarnessFactory } from "../harness/types.ts";
-import { bearer, errorOf, json, login, refresh, signup } from "./helpers.ts";
+import { bearer, errorOf, json, login, refresh, signup, type TokenBody } from "./helpers.ts";
 
 type SessionItem = {
   id: string;
@@ -32,7 +32,7 @@ export function sessionCases(createHarness: HarnessFactory) {
           { "User-Agent": "TestPhone/1.0" },
         ),
       );
-      const phoneTokens = await phone.json();
+      const phoneTokens = (await phone.json()) as TokenBody;
       const sessions = await listSessions(h, phoneTokens.access_token);
       expect(sessions).toHaveLength(2);
       const current = sessions.find((s) => s.current);

@@ -100,7 +100,7 @@ describe("npm start (the built Node entry)", () => {
       body: JSON.stringify({ email: "start@example.com", password: "correct horse battery" }),
     });
     expect(signup.status).toBe(201);
-    const { access_token } = await signup.json();
+    const { access_token } = (await signup.json()) as { access_token: string };
     const { payload } = await jwtVerify(
       access_token,
       createRemoteJWKSet(new URL(`${second.url}/.well-known/jwks.json`)),
