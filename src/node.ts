@@ -9,15 +9,11 @@ import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { serve } from "@hono/node-server";
 import { getConnInfo } from "@hono/node-server/conninfo";
-import { createApp } from "./app.ts";
-import { systemClock } from "./clock.ts";
+import { bootstrap } from "./bootstrap.ts";
 import { type Config, ConfigError, parseConfig } from "./config.ts";
 import { openNodeDatabase } from "./db/libsql-node.ts";
-import { ensureSigningKeys } from "./keys/ensure-signing-keys.ts";
-import { createKeyStore } from "./keys/key-store.ts";
 import { createLogger } from "./lib/logger.ts";
-import { createPasswordHasher } from "./passwords/hasher.ts";
-import { deriveKeys, generateSecret } from "./secrets/derive-keys.ts";
+import { generateSecret } from "./secrets/derive-keys.ts";
 
 /** The committed migrations: `src/node.ts` and the built `dist/node.js` both sit one level down. */
 const MIGRATIONS_FOLDER = fileURLToPath(new URL("../migrations", import.meta.url));
@@ -53,32 +49,20 @@ async function main() {
   const config = parseConfig(process.env);
   const logger = createLogger(config.logLevel);
   const secret = await masterSecret(config);
-  const { refreshMacKey, keyEncryptionKey } = await deriveKeys(secret);
   const { db, client } = await openNodeDatabase({
     url: config.databaseUrl,
     authToken: config.databaseAuthToken,
     migrationsFolder: MIGRATIONS_FOLDER,
   });
-  await ensureSigningKeys(db, {
-    alg: config.signingAlg,
-    keyEncryptionKey,
-    now: systemClock.now(),
-  });
   if (!config.rateLimits) logger.warn("rate_limits_off", { message: "RATE_LIMITS=off" });
-
   // Hash concurrency follows the libuv pool that runs crypto.scrypt.
   const poolSize = Number(process.env.UV_THREADPOOL_SIZE) || 4;
-  const app = createApp({
+  const { app } = await bootstrap({
     config,
     db,
-    clock: systemClock,
-    keys: createKeyStore({ db, keyEncryptionKey, clock: systemClock }),
-    hasher: createPasswordHasher({
-      params: { ln: config.scryptLogN, r: 8, p: 5 },
-      concurrency: Math.min(poolSize, Math.max(1, availableParallelism())),
-    }),
-    refreshMacKey,
+    secret,
     logger,
+    hasher: { concurrency: Math.min(poolSize, Math.max(1, availableParallelism())) },
     socketAddress: (c) => getConnInfo(c).remote.address,
   });
 

@@ -1,0 +1,53 @@
+import { createApp } from "./app.ts";
+import { type Clock, systemClock } from "./clock.ts";
+import type { Config } from "./config.ts";
+import type { Database } from "./db/types.ts";
+import type { AppDeps } from "./deps.ts";
+import { ensureSigningKeys } from "./keys/ensure-signing-keys.ts";
+import { createKeyStore } from "./keys/key-store.ts";
+import { createLogger, type Logger } from "./lib/logger.ts";
+import { createPasswordHasher, type PasswordHasher } from "./passwords/hasher.ts";
+import { deriveKeys } from "./secrets/derive-keys.ts";
+
+/** What an entry file knows about its runtime. */
+export type BootstrapInput = {
+  config: Config;
+  db: Database;
+  /** The master secret (TESSERA_SECRET or the development secret file). */
+  secret: string;
+  clock?: Clock;
+  logger?: Logger;
+  /** A hasher, or its concurrency for the default scrypt hasher at `config.scryptLogN`. */
+  hasher?: PasswordHasher | { concurrency: number };
+  socketAddress?: AppDeps["socketAddress"];
+};
+
+/**
+ * The runtime-independent start-up both entries share: derive sub-keys from the master
+ * secret, make sure signing keys exist, and build the app over its dependencies.
+ */
+export async function bootstrap(input: BootstrapInput) {
+  const { config, db } = input;
+  const clock = input.clock ?? systemClock;
+  const logger = input.logger ?? createLogger(config.logLevel);
+  const { refreshMacKey, keyEncryptionKey } = await deriveKeys(input.secret);
+  await ensureSigningKeys(db, { alg: config.signingAlg, keyEncryptionKey, now: clock.now() });
+  const hasher =
+    input.hasher && "hash" in input.hasher
+      ? input.hasher
+      : createPasswordHasher({
+          params: { ln: config.scryptLogN, r: 8, p: 5 },
+          concurrency: input.hasher?.concurrency ?? 1,
+        });
+  const deps: AppDeps = {
+    config,
+    db,
+    clock,
+    keys: createKeyStore({ db, keyEncryptionKey, clock }),
+    hasher,
+    refreshMacKey,
+    logger,
+    socketAddress: input.socketAddress,
+  };
+  return { app: createApp(deps), deps, keyEncryptionKey };
+}
