@@ -39,9 +39,12 @@ function renderError(error: unknown, c: Context<AppEnv>): Response {
   } else if (error instanceof HTTPException && STATUS_CODES[error.status]) {
     // Hono's own validators: malformed JSON (400), unsupported media type (415).
     const code = STATUS_CODES[error.status] as ErrorCode;
+    const accepted = c.req.path.startsWith("/oauth/")
+      ? "application/x-www-form-urlencoded or application/json"
+      : "application/json";
     const description =
       code === "unsupported_media_type"
-        ? "Unsupported Content-Type; send application/json"
+        ? `Unsupported Content-Type; send ${accepted}`
         : error.message || code;
     apiError = new ApiError(code, description);
   } else {

@@ -29,8 +29,8 @@ const httpUrl = () => z.url({ protocol: /^https?$/, error: "expected an http(s) 
 
 const EnvSchema = z.object({
   ISSUER: httpUrl()
-    .default("http://localhost:8787")
-    .transform((v) => v.replace(/\/+$/, "")),
+    .transform((v) => v.replace(/\/+$/, ""))
+    .optional(),
   PORT: z.coerce.number({ error: "expected a port number" }).int().min(0).max(65535).default(8787),
   DATABASE_URL: z.string().min(1).default("file:./data/tessera.db"),
   DATABASE_AUTH_TOKEN: z.string().min(1).optional(),
@@ -112,14 +112,16 @@ export function parseConfig(env: Readonly<Record<string, unknown>>): Config {
     throw new ConfigError(String(issue?.path[0] ?? "environment"), issue?.message ?? "invalid");
   }
   const e = result.data;
+  // Unset ISSUER follows PORT, so a local server's tokens name the URL it answers on.
+  const issuer = e.ISSUER ?? `http://localhost:${e.PORT}`;
   return Object.freeze({
-    issuer: e.ISSUER,
+    issuer,
     port: e.PORT,
     databaseUrl: e.DATABASE_URL,
     databaseAuthToken: e.DATABASE_AUTH_TOKEN,
     secret: e.TESSERA_SECRET,
     accessTokenTtl: e.ACCESS_TOKEN_TTL,
-    accessTokenAudience: e.ACCESS_TOKEN_AUDIENCE ?? e.ISSUER,
+    accessTokenAudience: e.ACCESS_TOKEN_AUDIENCE ?? issuer,
     signingAlg: e.SIGNING_ALG,
     refreshIdleTtl: e.REFRESH_IDLE_TTL,
     sessionMaxAge: e.SESSION_MAX_AGE,

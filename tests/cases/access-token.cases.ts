@@ -51,11 +51,16 @@ export function accessTokenCases(createHarness: HarnessFactory) {
       await h.close();
     });
 
-    it("refuses a missing token with a bare Bearer challenge", async () => {
+    it("refuses a missing token (or another scheme) with a bare Bearer challenge", async () => {
       const h = await createHarness();
-      const res = await h.request("/v1/me");
-      expect(res.headers.get("WWW-Authenticate")).toBe("Bearer");
-      expect(await errorOf(res)).toMatchObject({ status: 401, error: "invalid_token" });
+      for (const authorization of [undefined, "Basic dXNlcjpwYXNz", "Bearer", "Bearer "]) {
+        const headers: Record<string, string> = authorization
+          ? { Authorization: authorization }
+          : {};
+        const res = await h.request("/v1/me", { headers });
+        expect(res.headers.get("WWW-Authenticate"), authorization).toBe("Bearer");
+        expect(await errorOf(res)).toMatchObject({ status: 401, error: "invalid_token" });
+      }
       await h.close();
     });
 
@@ -115,6 +120,11 @@ export function accessTokenCases(createHarness: HarnessFactory) {
       for (const [name, payload] of Object.entries(variants)) {
         const res = await h.request("/v1/me", bearer(await sign(payload)));
         expect(res.status, name).toBe(401);
+      }
+      // RFC 9068 §4: a correctly signed JWT that is not typed as an access token.
+      for (const typ of ["JWT", "id_token+jwt", "at+jwt+x"]) {
+        const res = await h.request("/v1/me", bearer(await sign(claims, typ)));
+        expect(res.status, typ).toBe(401);
       }
       await h.close();
     });

@@ -69,11 +69,15 @@ export function authCases(createHarness: HarnessFactory) {
     it("answers wrong password and unknown email identically", async () => {
       const h = await createHarness();
       const { email } = await signup(h);
+      const before = h.hashCount();
       const wrong = await h.request("/v1/login", json({ email, password: "not the password" }));
+      expect(h.hashCount() - before).toBe(1);
       const unknown = await h.request(
         "/v1/login",
         json({ email: uniqueEmail("nobody"), password: "not the password" }),
       );
+      // Same hashing cost: one scrypt derivation whether or not the account exists.
+      expect(h.hashCount() - before).toBe(2);
       expect(wrong.status).toBe(400);
       expect(unknown.status).toBe(400);
       const [a, b] = [await wrong.json(), await unknown.json()];

@@ -120,11 +120,19 @@ export function refreshCases(createHarness: HarnessFactory) {
 
     it("forged or unknown tokens are refused without revoking anything", async () => {
       const h = await createHarness();
-      const { tokens } = await signup(h);
+      const { tokens: first } = await signup(h);
+      // Move the session two generations on, past the grace, so a forged *old* generation
+      // would reach the reuse-revocation path if the MAC were not checked first.
+      const second = (await (await refresh(h, first.refresh_token)).json()) as TokenBody;
+      h.clock.advance(20_000);
+      const tokens = (await (await refresh(h, second.refresh_token)).json()) as TokenBody;
+      h.clock.advance(20_000);
       const [sid, , mac] = tokens.refresh_token.split(".") as [string, string, string];
       const forged = [
-        `${sid}.5.${mac}`,
         `${sid}.0.${"A".repeat(43)}`,
+        `${sid}.1.${mac}`,
+        `${sid}.0.${mac}`,
+        `${sid}.5.${mac}`,
         `${"B".repeat(22)}.0.${mac}`,
         "nonsense",
         `${tokens.refresh_token}.x`,

@@ -2,7 +2,7 @@ import { bootstrap } from "../../src/bootstrap.ts";
 import { parseConfig } from "../../src/config.ts";
 import type { Database } from "../../src/db/types.ts";
 import { createLogger } from "../../src/lib/logger.ts";
-import { createPasswordHasher } from "../../src/passwords/hasher.ts";
+import { createPasswordHasher, type PasswordHasher } from "../../src/passwords/hasher.ts";
 import { generateSecret } from "../../src/secrets/derive-keys.ts";
 import { createTestClock, type Harness } from "./types.ts";
 
@@ -18,13 +18,27 @@ export async function testHarness(
   const config = parseConfig({ TESSERA_SECRET: generateSecret(), LOG_LEVEL: "debug", ...env });
   const clock = createTestClock();
   const logs: string[] = [];
+  // Count derivations, so tests can check that every login path costs the same.
+  const inner = createPasswordHasher({ params: TEST_SCRYPT_PARAMS });
+  let derivations = 0;
+  const counted =
+    <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
+    (...args: A) => {
+      derivations++;
+      return fn(...args);
+    };
+  const hasher: PasswordHasher = {
+    hash: counted(inner.hash),
+    verify: counted(inner.verify),
+    verifyDummy: counted(inner.verifyDummy),
+  };
   const { app, deps } = await bootstrap({
     config,
     db,
     secret: config.secret as string,
     clock,
     logger: createLogger(config.logLevel, (line) => logs.push(line)),
-    hasher: createPasswordHasher({ params: TEST_SCRYPT_PARAMS }),
+    hasher,
     socketAddress: () => "127.0.0.1",
   });
   return {
@@ -33,6 +47,7 @@ export async function testHarness(
     config,
     logs,
     signingKey: () => deps.keys.signingKey(),
+    hashCount: () => derivations,
     close,
   };
 }

@@ -23,6 +23,8 @@ export type Harness = {
   config: Config;
   /** The server's current signing key, so tests can craft tokens it would sign. */
   signingKey(): Promise<{ kid: string; alg: string; privateKey: CryptoKey }>;
+  /** How many scrypt derivations the app has run so far (hash, verify or dummy). */
+  hashCount(): number;
   /** Log lines written while the harness ran (JSON strings). */
   logs: string[];
   close(): Promise<void>;

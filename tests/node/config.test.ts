@@ -19,6 +19,13 @@ describe("configuration", () => {
     });
   });
 
+  it("defaults ISSUER to the local URL of PORT", () => {
+    expect(parseConfig({ PORT: "9000" }).issuer).toBe("http://localhost:9000");
+    expect(parseConfig({ PORT: "9000", ISSUER: "https://auth.example.com" }).issuer).toBe(
+      "https://auth.example.com",
+    );
+  });
+
   it("parses durations in seconds or with s|m|h|d", () => {
     expect(parseConfig({ ACCESS_TOKEN_TTL: "600" }).accessTokenTtl).toBe(600);
     expect(parseConfig({ ACCESS_TOKEN_TTL: "10m" }).accessTokenTtl).toBe(600);

@@ -1,15 +1,19 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { createClient } from "@libsql/client";
-import { build } from "esbuild";
 import { createRemoteJWKSet, jwtVerify } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const ENTRY = join(ROOT, "dist/node.js");
+// What `npm start` runs: `node <file>` from package.json, after its prestart build.
+const START = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).scripts.start as string;
+const ENTRY = join(ROOT, START.replace(/^node\s+/, ""));
+const ISSUER = "http://tessera.test";
 
 type Started = { child: ChildProcess; url: string; output: () => string };
 
@@ -17,7 +21,14 @@ type Started = { child: ChildProcess; url: string; output: () => string };
 function start(cwd: string, env: Record<string, string> = {}): Promise<Started> {
   const child = spawn(process.execPath, [ENTRY], {
     cwd,
-    env: { PATH: process.env.PATH, PORT: "0", LOG_LEVEL: "warn", SCRYPT_LN: "10", ...env },
+    env: {
+      PATH: process.env.PATH,
+      PORT: "0",
+      ISSUER,
+      LOG_LEVEL: "warn",
+      SCRYPT_LN: "10",
+      ...env,
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
@@ -58,19 +69,12 @@ const stop = (s: Started) =>
     s.child.kill("SIGTERM");
   });
 
-describe("npm start (the built Node entry)", () => {
+describe("npm start (prestart build, then the package.json start command)", () => {
   let dir: string;
 
   beforeAll(async () => {
-    await build({
-      entryPoints: [join(ROOT, "src/node.ts")],
-      outfile: ENTRY,
-      bundle: true,
-      platform: "node",
-      format: "esm",
-      packages: "external",
-      logLevel: "warning",
-    });
+    // The prestart step, exactly as npm runs it.
+    await promisify(execFile)("npm", ["run", "--silent", "prestart"], { cwd: ROOT });
     dir = await mkdtemp(join(tmpdir(), "tessera-start-"));
   });
   afterAll(async () => {
@@ -104,7 +108,7 @@ describe("npm start (the built Node entry)", () => {
     const { payload } = await jwtVerify(
       access_token,
       createRemoteJWKSet(new URL(`${second.url}/.well-known/jwks.json`)),
-      { issuer: "http://localhost:8787", audience: "http://localhost:8787", typ: "at+jwt" },
+      { issuer: ISSUER, audience: ISSUER, typ: "at+jwt" },
     );
     expect(payload.client_id).toBe("first-party");
     await stop(second);

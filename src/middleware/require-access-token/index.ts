@@ -8,14 +8,15 @@ const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
 
 /**
  * Requires a valid Tessera access token in `Authorization: Bearer` and puts its claims on
- * `c.var.auth`. No token: 401 with a bare `WWW-Authenticate: Bearer` challenge; a bad one:
+ * `c.var.auth`. No bearer token (or another scheme): 401 with a bare
+ * `WWW-Authenticate: Bearer` challenge; a bad one:
  * 401 `invalid_token` with `error="invalid_token"` (RFC 6750 §3).
  */
 export const requireAccessToken = createMiddleware<AppEnv>(async (c, next) => {
-  const header = c.req.header("Authorization");
-  if (!header) throw missingBearerToken();
+  // No Bearer credentials at all (absent, or another scheme): a bare challenge.
+  const token = BEARER.exec(c.req.header("Authorization")?.trim() ?? "")?.[1];
+  if (!token) throw missingBearerToken();
   const { keys, config, clock } = c.var.deps;
-  const token = BEARER.exec(header.trim())?.[1] ?? "";
   const claims = await verifyAccessToken(keys, accessTokenSettings(config), token, clock.now());
   c.set("auth", claims);
   await next();

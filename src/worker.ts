@@ -1,0 +1,67 @@
+/**
+ * Cloudflare Workers entry: the same app over D1 (binding `DB`) or Turso
+ * (`DATABASE_URL`). Runtime-specific code lives here and in `db/worker.ts` only.
+ */
+import { bootstrap } from "./bootstrap.ts";
+import { ConfigError, parseConfig } from "./config.ts";
+import { openWorkerDatabase, type WorkerDatabaseEnv } from "./db/worker.ts";
+import { ApiError } from "./errors.ts";
+import { ensureSigningKeys } from "./keys/ensure-signing-keys.ts";
+import { createLogger } from "./lib/logger.ts";
+
+/** Bindings and variables (wrangler.toml `[vars]`, secrets) the Worker reads. */
+export type WorkerEnv = WorkerDatabaseEnv & Record<string, unknown>;
+
+type Runtime = Awaited<ReturnType<typeof bootstrap>>;
+
+// One runtime per isolate: config parsed, keys imported and caches warm across requests.
+let runtime: { env: WorkerEnv; ready: Promise<Runtime> } | undefined;
+
+function start(env: WorkerEnv): Promise<Runtime> {
+  if (runtime?.env === env) return runtime.ready;
+  const ready = (async () => {
+    const config = parseConfig(env);
+    if (!config.secret) {
+      throw new ConfigError("TESSERA_SECRET", "required: `wrangler secret put TESSERA_SECRET`");
+    }
+    return bootstrap({
+      config,
+      db: openWorkerDatabase(env),
+      secret: config.secret,
+      // Cloudflare sets CF-Connecting-IP at its edge: it is the socket address here.
+      socketAddress: (c) => c.req.header("CF-Connecting-IP"),
+    });
+  })();
+  // A failed start (bad variable, database down) is retried by the next request.
+  ready.catch(() => {
+    if (runtime?.ready === ready) runtime = undefined;
+  });
+  runtime = { env, ready };
+  return ready;
+}
+
+export default {
+  async fetch(request, env, ctx) {
+    let app: Runtime["app"];
+    try {
+      ({ app } = await start(env));
+    } catch (error) {
+      createLogger().error("startup_failed", {
+        error: error instanceof Error ? error.message : String(error),
+      });
+      return new ApiError("server_error", "Service is not configured").toResponse();
+    }
+    return app.fetch(request, env, ctx);
+  },
+
+  /** Cron trigger: key maintenance (keeps a current and a next key in place). */
+  async scheduled(_controller, env) {
+    const { deps, keyEncryptionKey } = await start(env);
+    await ensureSigningKeys(deps.db, {
+      alg: deps.config.signingAlg,
+      keyEncryptionKey,
+      now: deps.clock.now(),
+    });
+    deps.keys.invalidate();
+  },
+} satisfies ExportedHandler<WorkerEnv>;

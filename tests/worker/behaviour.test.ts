@@ -1,0 +1,13 @@
+import { accessTokenCases } from "../cases/access-token.cases.ts";
+import { authCases } from "../cases/auth.cases.ts";
+import { httpCases } from "../cases/http.cases.ts";
+import { refreshCases } from "../cases/refresh.cases.ts";
+import { sessionCases } from "../cases/sessions.cases.ts";
+import { createWorkerHarness } from "../harness/worker.ts";
+
+// The shared behavioural suite, against the app over D1 inside workerd.
+authCases(createWorkerHarness);
+accessTokenCases(createWorkerHarness);
+refreshCases(createWorkerHarness);
+sessionCases(createWorkerHarness);
+httpCases(createWorkerHarness);

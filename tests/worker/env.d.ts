@@ -1,0 +1,12 @@
+declare global {
+  namespace Cloudflare {
+    interface Env {
+      DB: D1Database;
+      TEST_MIGRATIONS: import("cloudflare:test").D1Migration[];
+      NODE_PHC: string;
+      CROSS_RUNTIME_PASSWORD: string;
+    }
+  }
+}
+
+export {};
