@@ -46,7 +46,13 @@ const EnvSchema = z.object({
   REFRESH_IDLE_TTL: duration("30d").pipe(z.number().min(60)),
   SESSION_MAX_AGE: duration("90d").pipe(z.number().min(60)),
   REFRESH_REUSE_GRACE: duration("10s").pipe(z.number().max(300)),
-  SCRYPT_LN: z.coerce.number().int().min(10).max(20).default(14),
+  // N·r·p ≤ 2^20 is node:crypto's limit on workerd; with r=8, p=5 that caps ln at 14.
+  SCRYPT_LN: z.coerce
+    .number()
+    .int()
+    .min(10, "expected 10..14")
+    .max(14, "expected 10..14 (N·r·p must stay within 2^20 for Workers)")
+    .default(14),
   CORS_ORIGINS: z
     .string()
     .default("")

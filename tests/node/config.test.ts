@@ -54,6 +54,8 @@ describe("configuration", () => {
     ["TESSERA_SECRET", "too-short"],
     ["RATE_LIMITS", "maybe"],
     ["LOG_LEVEL", "loud"],
+    ["SCRYPT_LN", "15"],
+    ["SCRYPT_LN", "9"],
   ];
   for (const [variable, value] of bad) {
     it(`stops on ${variable}=${value} with one line naming the variable`, () => {
