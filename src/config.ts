@@ -1,9 +1,11 @@
 import * as z from "zod";
 
-/** Signing algorithms Tessera can issue access tokens with. */
-export const SIGNING_ALGS = ["EdDSA", "ES256", "RS256"] as const;
+import { ACCESS_TOKEN_ALGORITHMS, type AccessTokenAlgorithm } from "./verify/lib/algorithms.ts";
+
+/** Signing algorithms Tessera can issue access tokens with (the one allow-list). */
+export const SIGNING_ALGS = ACCESS_TOKEN_ALGORITHMS;
 /** A JWS algorithm Tessera signs access tokens with. */
-export type SigningAlg = (typeof SIGNING_ALGS)[number];
+export type SigningAlg = AccessTokenAlgorithm;
 
 const UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86400 } as const;
 
