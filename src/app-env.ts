@@ -6,7 +6,7 @@ import type { AccessTokenClaims } from "./tokens/access-token.ts";
 export type AppEnv = {
   Variables: RequestIdVariables & {
     deps: AppDeps;
-    /** Verified access-token claims, set by `requireAccessToken`. */
-    auth: AccessTokenClaims;
+    /** Verified claims of a user's access token (with `sid`), set by `requireAccessToken`. */
+    auth: AccessTokenClaims & { sid: string };
   };
 };

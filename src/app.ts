@@ -12,6 +12,7 @@ import { createRouter } from "./lib/router.ts";
 import { requestLog } from "./middleware/request-log/index.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { meRoutes } from "./routes/me.ts";
+import { oauthRoutes } from "./routes/oauth.ts";
 import { sessionRoutes } from "./routes/sessions.ts";
 import { tokenRoutes } from "./routes/token.ts";
 import { wellKnownRoutes } from "./routes/well-known.ts";
@@ -21,7 +22,6 @@ export const MAX_BODY_BYTES = 64 * 1024;
 
 const STATUS_CODES: Partial<Record<number, ErrorCode>> = {
   400: "invalid_request",
-  401: "invalid_token",
   403: "forbidden",
   404: "not_found",
   405: "method_not_allowed",
@@ -125,6 +125,7 @@ export function createApp(deps: AppDeps) {
 
   app.route("/", authRoutes);
   app.route("/", tokenRoutes);
+  app.route("/", oauthRoutes);
   app.route("/", meRoutes);
   app.route("/", sessionRoutes);
   app.route("/", wellKnownRoutes);

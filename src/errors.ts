@@ -7,7 +7,9 @@
 export const ERROR_STATUS = {
   invalid_request: 400,
   invalid_grant: 400,
+  unauthorized_client: 400,
   unsupported_grant_type: 400,
+  invalid_scope: 400,
   invalid_client: 401,
   invalid_token: 401,
   insufficient_scope: 403,

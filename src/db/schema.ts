@@ -66,3 +66,26 @@ export const signingKeys = sqliteTable(
     uniqueIndex("signing_keys_one_next").on(t.status).where(sql`status = 'next'`),
   ],
 );
+
+/**
+ * Registered OAuth clients (RFC 6749 §2). A confidential client has a secret, stored only
+ * as its SHA-256 digest (the secret is 256 random bits, so a slow hash adds nothing); a
+ * public client has none.
+ */
+export const clients = sqliteTable("clients", {
+  clientId: text("client_id").primaryKey(),
+  name: text("name").notNull(),
+  /** base64url(SHA-256(secret)); null for public clients. */
+  secretHash: text("secret_hash"),
+  /** JSON array of grant types, e.g. `["client_credentials","refresh_token"]`. */
+  grantTypes: text("grant_types").notNull(),
+  /** JSON array of redirect URIs (for the authorization-code flow). */
+  redirectUris: text("redirect_uris").notNull().default("[]"),
+  /** Space-separated scopes the client may be granted (RFC 6749 §3.3). */
+  scopes: text("scopes").notNull().default(""),
+  /** Access-token lifetime in seconds; null: ACCESS_TOKEN_TTL. */
+  accessTokenTtl: integer("access_token_ttl"),
+  /** Refresh idle lifetime in seconds; null: REFRESH_IDLE_TTL. */
+  refreshTokenTtl: integer("refresh_token_ttl"),
+  createdAt: integer("created_at").notNull(),
+});

@@ -23,8 +23,9 @@ export const TokenResponseSchema = z
     access_token: z.string(),
     token_type: z.literal("Bearer"),
     expires_in: z.number().int(),
-    refresh_token: z.string(),
-    refresh_token_expires_in: z.number().int(),
+    refresh_token: z.string().optional(),
+    refresh_token_expires_in: z.number().int().optional(),
+    scope: z.string().optional(),
     user: UserSchema.optional(),
   })
   .openapi("TokenResponse");

@@ -1,19 +1,22 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { authenticateClient, invalidClient } from "../clients/authenticate-client.ts";
+import { type Client, parseScopes } from "../clients/client.ts";
 import { ApiError } from "../errors.ts";
+import { isJsonBody, oauthBody } from "../lib/oauth-request.ts";
 import { createRouter } from "../lib/router.ts";
 import { commonErrors, errorResponse, TokenResponseSchema } from "../lib/schemas.ts";
 import { sessionPolicy } from "../sessions/session-policy.ts";
+import { accessTokenSettings, signAccessToken } from "../tokens/access-token.ts";
 import { issueTokens } from "../tokens/issue-tokens.ts";
 import { rotateRefreshToken } from "../tokens/rotate-refresh-token.ts";
 
-// RFC 6749 §4.1.3/§6: request parameters; each appears at most once (a repeated form
-// parameter arrives as an array and fails `z.string()` → invalid_request, §3.2).
 const TokenRequestSchema = z
   .object({
     grant_type: z.string().min(1).openapi({ example: "refresh_token" }),
     refresh_token: z.string().optional(),
-    client_id: z.string().optional(),
     scope: z.string().optional(),
+    client_id: z.string().optional(),
+    client_secret: z.string().optional(),
   })
   .openapi("TokenRequest");
 
@@ -23,16 +26,10 @@ const tokenRoute = createRoute({
   tags: ["OAuth 2.0"],
   summary: "Token endpoint (RFC 6749 §3.2)",
   description:
-    "`grant_type=refresh_token` rotates the refresh token. Form-encoded per RFC 6749; JSON is accepted too.",
-  request: {
-    body: {
-      required: false,
-      content: {
-        "application/x-www-form-urlencoded": { schema: TokenRequestSchema },
-        "application/json": { schema: TokenRequestSchema },
-      },
-    },
-  },
+    "`refresh_token` rotates a refresh token; `client_credentials` issues a service token to " +
+    "an authenticated confidential client. Client authentication: `client_secret_basic`, " +
+    "`client_secret_post`, or none for public clients.",
+  request: { body: oauthBody(TokenRequestSchema) },
   responses: {
     200: {
       description: "The token response",
@@ -43,39 +40,83 @@ const tokenRoute = createRoute({
   },
 });
 
-const SUPPORTED_GRANTS = ["refresh_token"] as const;
+/** Grants this server implements (RFC 8414 `grant_types_supported`). */
+export const SUPPORTED_GRANTS = ["refresh_token", "client_credentials"] as const;
+
+/**
+ * RFC 6749 §3.3: requested scopes must all be allowed to the client; none requested means
+ * every scope the client may have.
+ */
+function grantedScopes(client: Client, requested: string | undefined): string[] {
+  const asked = parseScopes(requested);
+  if (asked.length === 0) return [...client.scopes];
+  const refused = asked.filter((s) => !client.scopes.includes(s));
+  if (refused.length > 0) {
+    throw new ApiError("invalid_scope", `Scope not allowed for this client: ${refused.join(" ")}`);
+  }
+  return asked;
+}
 
 /** `POST /oauth/token`. */
 export const tokenRoutes = createRouter().openapi(tokenRoute, async (c) => {
-  const contentType = c.req.header("Content-Type") ?? "";
-  const params = /^application\/([\w.-]+\+)?json\b/i.test(contentType)
-    ? c.req.valid("json")
-    : c.req.valid("form");
+  const params = isJsonBody(c) ? c.req.valid("json") : c.req.valid("form");
+  const { deps } = c.var;
+  const { client, authenticated, assumed } = await authenticateClient(
+    deps.db,
+    c.req.header("Authorization"),
+    params,
+  );
   if (!params.grant_type) {
     throw new ApiError("invalid_request", "grant_type is required", {
       issues: [{ path: "grant_type", message: "Required" }],
     });
   }
-  if (params.grant_type !== "refresh_token") {
+  const grant = params.grant_type;
+  if (!(SUPPORTED_GRANTS as readonly string[]).includes(grant)) {
     throw new ApiError(
       "unsupported_grant_type",
       `Unsupported grant_type; supported: ${SUPPORTED_GRANTS.join(", ")}`,
     );
   }
+  // §4.4 needs client authentication: a request naming no client at all lacks it.
+  if (grant === "client_credentials" && assumed) {
+    throw invalidClient("client_credentials requires client authentication");
+  }
+  if (!client.grantTypes.includes(grant)) {
+    throw new ApiError("unauthorized_client", `This client may not use grant_type ${grant}`);
+  }
+  const now = deps.clock.now();
+  const noStore = { "Cache-Control": "no-store", Pragma: "no-cache" };
+
+  if (grant === "client_credentials") {
+    // §4.4: only confidential clients, authenticated.
+    if (!authenticated) throw invalidClient("client_credentials requires client authentication");
+    const scope = grantedScopes(client, params.scope).join(" ");
+    const access = await signAccessToken(
+      deps.keys,
+      accessTokenSettings(deps.config, client),
+      { sub: client.clientId, clientId: client.clientId, scope: scope || undefined },
+      now,
+    );
+    const body: Record<string, unknown> = {
+      access_token: access.token,
+      token_type: "Bearer",
+      expires_in: access.expiresIn,
+    };
+    if (scope) body.scope = scope;
+    return c.json(body as z.infer<typeof TokenResponseSchema>, 200, noStore);
+  }
+
   if (!params.refresh_token) {
     throw new ApiError("invalid_request", "refresh_token is required", {
       issues: [{ path: "refresh_token", message: "Required" }],
     });
   }
-  const { deps } = c.var;
   const policy = sessionPolicy(deps.config);
-  const now = deps.clock.now();
   const session = await rotateRefreshToken(
     { db: deps.db, policy, macKey: deps.refreshMacKey, logger: deps.logger },
-    { refreshToken: params.refresh_token, clientId: params.client_id, now },
+    // Bound to its client: another client's token is invalid_grant (§6, §10.4).
+    { refreshToken: params.refresh_token, clientId: client.clientId, now },
   );
-  return c.json(await issueTokens(deps, policy, session, now), 200, {
-    "Cache-Control": "no-store",
-    Pragma: "no-cache",
-  });
+  return c.json(await issueTokens(deps, policy, session, now, undefined, client), 200, noStore);
 });

@@ -3,6 +3,7 @@ import { sql } from "drizzle-orm";
 import type { Context } from "hono";
 import type { AppEnv } from "../app-env.ts";
 import { createRouter } from "../lib/router.ts";
+import { SUPPORTED_GRANTS } from "./token.ts";
 
 /** JWKS cache lifetime; a `next` key is published at least this long before it signs. */
 export const JWKS_MAX_AGE_S = 300;
@@ -29,6 +30,8 @@ const MetadataSchema = z
   .object({
     issuer: z.string(),
     token_endpoint: z.string(),
+    revocation_endpoint: z.string(),
+    introspection_endpoint: z.string(),
     jwks_uri: z.string(),
     grant_types_supported: z.array(z.string()),
     response_types_supported: z.array(z.string()),
@@ -78,10 +81,19 @@ async function metadata(c: Context<AppEnv>) {
     issuer,
     token_endpoint: `${issuer}/oauth/token`,
     jwks_uri: `${issuer}/.well-known/jwks.json`,
-    grant_types_supported: ["refresh_token"],
+    revocation_endpoint: `${issuer}/oauth/revoke`,
+    introspection_endpoint: `${issuer}/oauth/introspect`,
+    grant_types_supported: [...SUPPORTED_GRANTS],
     // No authorization endpoint yet: first-party sign-in is /v1/signup and /v1/login.
     response_types_supported: [],
-    token_endpoint_auth_methods_supported: ["none"],
+    token_endpoint_auth_methods_supported: ["client_secret_basic", "client_secret_post", "none"],
+    revocation_endpoint_auth_methods_supported: [
+      "client_secret_basic",
+      "client_secret_post",
+      "none",
+    ],
+    // RFC 7662 §2.1: introspection always needs client credentials.
+    introspection_endpoint_auth_methods_supported: ["client_secret_basic", "client_secret_post"],
     access_token_signing_alg_values_supported: algs,
     service_documentation: `${issuer}/docs`,
   };

@@ -8,7 +8,8 @@ export type RevokeReason =
   | "logout_global"
   | "logout_others"
   | "revoked_by_user"
-  | "refresh_token_reuse";
+  | "refresh_token_reuse"
+  | "token_revoked";
 
 /** Revokes one session of `userId` if it is still live; returns whether it did. */
 export async function revokeSession(

@@ -15,7 +15,8 @@ export type AccessTokenClaims = JWTPayload & {
   iss: string;
   aud: string;
   sub: string;
-  sid: string;
+  /** Session id; absent on client-credentials tokens. */
+  sid?: string;
   client_id: string;
   iat: number;
   exp: number;
@@ -30,12 +31,15 @@ export type AccessTokenSettings = {
   ttlSeconds: number;
 };
 
-/** The settings a {@link Config} describes. */
-export function accessTokenSettings(config: Config): AccessTokenSettings {
+/** The settings a {@link Config} describes; a client's own TTL overrides the default. */
+export function accessTokenSettings(
+  config: Config,
+  client?: { accessTokenTtl: number | null },
+): AccessTokenSettings {
   return {
     issuer: config.issuer,
     audience: config.accessTokenAudience,
-    ttlSeconds: config.accessTokenTtl,
+    ttlSeconds: client?.accessTokenTtl ?? config.accessTokenTtl,
   };
 }
 
@@ -43,12 +47,14 @@ export function accessTokenSettings(config: Config): AccessTokenSettings {
 export async function signAccessToken(
   keys: KeyStore,
   settings: AccessTokenSettings,
-  subject: { sub: string; sid: string; clientId: string; scope?: string },
+  subject: { sub: string; sid?: string; clientId: string; scope?: string },
   nowMs: number,
 ): Promise<{ token: string; expiresIn: number }> {
   const { kid, alg, privateKey } = await keys.signingKey();
   const iat = Math.floor(nowMs / 1000);
-  const payload: JWTPayload = { sid: subject.sid, client_id: subject.clientId };
+  const payload: JWTPayload = { client_id: subject.clientId };
+  // Client-credentials tokens have no session, so no `sid`.
+  if (subject.sid) payload.sid = subject.sid;
   if (subject.scope) payload.scope = subject.scope;
   const token = await new SignJWT(payload)
     .setProtectedHeader({ alg, kid, typ: ACCESS_TOKEN_TYP })
@@ -65,38 +71,48 @@ export async function signAccessToken(
 /** Tessera's own endpoints allow at most 5 s of clock skew (DESIGN.md, Configuration). */
 export const OWN_CLOCK_TOLERANCE_S = 5;
 
+// Headers that point at keys elsewhere: a verifier that trusted them would let the token
+// choose its own key (RFC 8725 §3.10). Tessera never sets them, so their presence is refusal.
+const KEY_REFERENCE_HEADERS = ["jku", "x5u", "jwk", "x5c"] as const;
+
 /**
  * Verifies a bearer access token for Tessera's own endpoints: published key by `kid`, the
  * explicit algorithm allow-list (never `none` or HS*), `typ: at+jwt` (RFC 9068 §4),
- * issuer, audience, and the required claims. Any failure is 401 `invalid_token`.
+ * issuer, audience (unless `audience: false`, as introspection does: the resource server
+ * checks `aud` itself), and the required claims (`sid` only for user tokens). Any failure
+ * is 401 `invalid_token`.
  */
 export async function verifyAccessToken(
   keys: KeyStore,
   settings: AccessTokenSettings,
   token: string,
   nowMs: number,
+  options: { audience?: boolean; requireSession?: boolean } = {},
 ): Promise<AccessTokenClaims> {
+  const { audience = true, requireSession = true } = options;
   try {
     const { payload } = await jwtVerify(
       token,
       async (header) => {
+        if (KEY_REFERENCE_HEADERS.some((name) => name in header)) {
+          throw new errors.JWSInvalid("Key-reference headers are not accepted");
+        }
         const found = header.kid ? await keys.verificationKey(header.kid) : undefined;
         if (!found || found.alg !== header.alg) throw new errors.JWKSNoMatchingKey();
         return found.key;
       },
       {
         issuer: settings.issuer,
-        audience: settings.audience,
+        audience: audience ? settings.audience : undefined,
         algorithms: [...SIGNING_ALGS],
         typ: ACCESS_TOKEN_TYP,
         clockTolerance: OWN_CLOCK_TOLERANCE_S,
         currentDate: new Date(nowMs),
-        requiredClaims: ["iss", "aud", "sub", "exp", "iat", "jti", "sid", "client_id"],
+        requiredClaims: ["iss", "aud", "sub", "exp", "iat", "jti", "client_id"],
       },
     );
-    if (typeof payload.sid !== "string" || typeof payload.client_id !== "string") {
-      throw invalidBearerToken();
-    }
+    if (typeof payload.client_id !== "string") throw invalidBearerToken();
+    if (requireSession && typeof payload.sid !== "string") throw invalidBearerToken();
     return payload as AccessTokenClaims;
   } catch (error) {
     if (error instanceof errors.JOSEError || error instanceof TypeError) throw invalidBearerToken();

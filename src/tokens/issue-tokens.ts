@@ -32,11 +32,12 @@ export async function issueTokens(
   },
   now: number,
   user?: UserView,
+  client?: { accessTokenTtl: number | null },
 ): Promise<TokenResponse> {
   const [access, refreshToken] = await Promise.all([
     signAccessToken(
       deps.keys,
-      accessTokenSettings(deps.config),
+      accessTokenSettings(deps.config, client),
       { sub: session.userId, sid: session.sessionId, clientId: session.clientId },
       now,
     ),

@@ -158,7 +158,9 @@ export function httpCases(createHarness: HarnessFactory) {
           issuer: h.config.issuer,
           token_endpoint: `${h.config.issuer}/oauth/token`,
           jwks_uri: `${h.config.issuer}/.well-known/jwks.json`,
-          grant_types_supported: ["refresh_token"],
+          grant_types_supported: ["refresh_token", "client_credentials"],
+          revocation_endpoint: `${h.config.issuer}/oauth/revoke`,
+          introspection_endpoint: `${h.config.issuer}/oauth/introspect`,
           access_token_signing_alg_values_supported: ["EdDSA"],
         });
       }

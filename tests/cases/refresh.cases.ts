@@ -150,8 +150,15 @@ export function refreshCases(createHarness: HarnessFactory) {
     it("refuses a client_id that does not match the session's client", async () => {
       const h = await createHarness();
       const { tokens } = await signup(h);
-      const other = await refresh(h, tokens.refresh_token, { client_id: "some-other-app" });
+      const app = await h.registerClient({
+        name: "other app",
+        grantTypes: ["refresh_token"],
+        public: true,
+      });
+      const other = await refresh(h, tokens.refresh_token, { client_id: app.clientId });
       expect(await errorOf(other)).toMatchObject({ status: 400, error: "invalid_grant" });
+      const unknown = await refresh(h, tokens.refresh_token, { client_id: "no-such-client" });
+      expect(await errorOf(unknown)).toMatchObject({ status: 401, error: "invalid_client" });
       const same = await refresh(h, tokens.refresh_token, { client_id: "first-party" });
       expect(same.status).toBe(200);
       await h.close();

@@ -1,4 +1,5 @@
 import { bootstrap } from "../../src/bootstrap.ts";
+import { createClient } from "../../src/clients/client-store.ts";
 import { parseConfig } from "../../src/config.ts";
 import type { Database } from "../../src/db/types.ts";
 import { createLogger } from "../../src/lib/logger.ts";
@@ -48,6 +49,10 @@ export async function testHarness(
     logs,
     signingKey: () => deps.keys.signingKey(),
     hashCount: () => derivations,
+    registerClient: async (input) => {
+      const { client, clientSecret } = await createClient(db, input, clock.now());
+      return { clientId: client.clientId, clientSecret };
+    },
     close,
   };
 }

@@ -1,3 +1,4 @@
+import type { NewClient } from "../../src/clients/client-store.ts";
 import type { Config } from "../../src/config.ts";
 
 /** A clock tests move by hand; starts at the wall clock so real verifiers agree. */
@@ -23,6 +24,8 @@ export type Harness = {
   config: Config;
   /** The server's current signing key, so tests can craft tokens it would sign. */
   signingKey(): Promise<{ kid: string; alg: string; privateKey: CryptoKey }>;
+  /** Registers an OAuth client as `npm run clients -- create` does. */
+  registerClient(input: NewClient): Promise<{ clientId: string; clientSecret?: string }>;
   /** How many scrypt derivations the app has run so far (hash, verify or dummy). */
   hashCount(): number;
   /** Log lines written while the harness ran (JSON strings). */

@@ -1,7 +1,9 @@
 import { accessTokenCases } from "../cases/access-token.cases.ts";
 import { authCases } from "../cases/auth.cases.ts";
 import { httpCases } from "../cases/http.cases.ts";
+import { oauthClientCases } from "../cases/oauth-clients.cases.ts";
 import { refreshCases } from "../cases/refresh.cases.ts";
+import { revokeIntrospectCases } from "../cases/revoke-introspect.cases.ts";
 import { sessionCases } from "../cases/sessions.cases.ts";
 import { createNodeHarness } from "../harness/node.ts";
 
@@ -11,3 +13,5 @@ accessTokenCases(createNodeHarness);
 refreshCases(createNodeHarness);
 sessionCases(createNodeHarness);
 httpCases(createNodeHarness);
+oauthClientCases(createNodeHarness);
+revokeIntrospectCases(createNodeHarness);

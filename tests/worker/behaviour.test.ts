@@ -1,7 +1,9 @@
 import { accessTokenCases } from "../cases/access-token.cases.ts";
 import { authCases } from "../cases/auth.cases.ts";
 import { httpCases } from "../cases/http.cases.ts";
+import { oauthClientCases } from "../cases/oauth-clients.cases.ts";
 import { refreshCases } from "../cases/refresh.cases.ts";
+import { revokeIntrospectCases } from "../cases/revoke-introspect.cases.ts";
 import { sessionCases } from "../cases/sessions.cases.ts";
 import { createWorkerHarness } from "../harness/worker.ts";
 
@@ -11,3 +13,5 @@ accessTokenCases(createWorkerHarness);
 refreshCases(createWorkerHarness);
 sessionCases(createWorkerHarness);
 httpCases(createWorkerHarness);
+oauthClientCases(createWorkerHarness);
+revokeIntrospectCases(createWorkerHarness);

@@ -1,7 +1,11 @@
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../../app-env.ts";
 import { missingBearerToken } from "../../errors.ts";
-import { accessTokenSettings, verifyAccessToken } from "../../tokens/access-token.ts";
+import {
+  type AccessTokenClaims,
+  accessTokenSettings,
+  verifyAccessToken,
+} from "../../tokens/access-token.ts";
 
 // RFC 6750 §2.1: `Bearer` (any case), one space, a b64token.
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
@@ -18,6 +22,7 @@ export const requireAccessToken = createMiddleware<AppEnv>(async (c, next) => {
   if (!token) throw missingBearerToken();
   const { keys, config, clock } = c.var.deps;
   const claims = await verifyAccessToken(keys, accessTokenSettings(config), token, clock.now());
-  c.set("auth", claims);
+  // verifyAccessToken requires `sid` by default: this is a user's session token.
+  c.set("auth", claims as AccessTokenClaims & { sid: string });
   await next();
 });

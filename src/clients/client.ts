@@ -1,0 +1,66 @@
+import { base64url } from "jose";
+import type { clients } from "../db/schema.ts";
+import { FIRST_PARTY_CLIENT_ID } from "../tokens/access-token.ts";
+
+/** Grant types a client may be registered for. */
+export const CLIENT_GRANT_TYPES = ["refresh_token", "client_credentials", "authorization_code"] as const;
+export type ClientGrantType = (typeof CLIENT_GRANT_TYPES)[number];
+
+/** A client as the token endpoint sees it. */
+export type Client = {
+  clientId: string;
+  name: string;
+  /** Confidential clients authenticate with a secret (RFC 6749 §2.1). */
+  confidential: boolean;
+  secretHash: string | null;
+  grantTypes: readonly string[];
+  redirectUris: readonly string[];
+  scopes: readonly string[];
+  accessTokenTtl: number | null;
+  refreshTokenTtl: number | null;
+  createdAt: number;
+};
+
+/**
+ * The built-in public client behind `/v1/signup` and `/v1/login`: it refreshes without a
+ * secret (an app cannot keep one), and only its own sessions' tokens.
+ */
+export const FIRST_PARTY_CLIENT: Client = Object.freeze({
+  clientId: FIRST_PARTY_CLIENT_ID,
+  name: "Tessera first-party apps",
+  confidential: false,
+  secretHash: null,
+  grantTypes: Object.freeze(["refresh_token"]),
+  redirectUris: Object.freeze([]),
+  scopes: Object.freeze([]),
+  accessTokenTtl: null,
+  refreshTokenTtl: null,
+  createdAt: 0,
+});
+
+/** Splits a space-delimited scope string (RFC 6749 §3.3) into distinct scopes. */
+export function parseScopes(scope: string | undefined | null): string[] {
+  return [...new Set((scope ?? "").split(" ").filter(Boolean))];
+}
+
+/** A row of `clients` as a {@link Client}. */
+export function clientFromRow(row: typeof clients.$inferSelect): Client {
+  return {
+    clientId: row.clientId,
+    name: row.name,
+    confidential: row.secretHash !== null,
+    secretHash: row.secretHash,
+    grantTypes: JSON.parse(row.grantTypes) as string[],
+    redirectUris: JSON.parse(row.redirectUris) as string[],
+    scopes: parseScopes(row.scopes),
+    accessTokenTtl: row.accessTokenTtl,
+    refreshTokenTtl: row.refreshTokenTtl,
+    createdAt: row.createdAt,
+  };
+}
+
+/** base64url(SHA-256(secret)): what is stored for a confidential client's secret. */
+export async function hashClientSecret(secret: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(secret));
+  return base64url.encode(new Uint8Array(digest));
+}

@@ -1,0 +1,22 @@
+import type { z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+
+/**
+ * An `/oauth/*` request body: form-encoded per RFC 6749 §3.2 (and RFC 7009/7662), JSON as
+ * an extension. Each parameter may appear once: a repeated form parameter arrives as an
+ * array and fails the schema's `z.string()` → `invalid_request`.
+ */
+export function oauthBody<T extends z.ZodType>(schema: T) {
+  return {
+    required: false,
+    content: {
+      "application/x-www-form-urlencoded": { schema },
+      "application/json": { schema },
+    },
+  } as const;
+}
+
+/** True when the request body is JSON (else it was validated as a form, or is absent). */
+export function isJsonBody(c: Context): boolean {
+  return /^application\/([\w.-]+\+)?json\b/i.test(c.req.header("Content-Type") ?? "");
+}

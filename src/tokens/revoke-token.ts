@@ -1,0 +1,50 @@
+import { eq } from "drizzle-orm";
+import { sessions } from "../db/schema.ts";
+import type { AppDeps } from "../deps.ts";
+import { ApiError } from "../errors.ts";
+import { revokeSession } from "../sessions/revoke-sessions.ts";
+import { accessTokenSettings, verifyAccessToken } from "./access-token.ts";
+import { readRefreshToken } from "./refresh-token.ts";
+
+/**
+ * Revokes what a token stands for (RFC 7009 §2.1): a refresh token ends its session; so does
+ * an access token (its `sid`), since revoking only a stateless JWT would change nothing.
+ * Only the client the token was issued to can revoke it. Returns the revoked session id;
+ * unknown, foreign, expired or already revoked tokens revoke nothing (the caller still
+ * answers 200, §2.2).
+ */
+export async function revokeToken(
+  deps: AppDeps,
+  input: { token: string; clientId: string },
+): Promise<string | undefined> {
+  const now = deps.clock.now();
+  let sessionId: string | undefined;
+  const refresh = await readRefreshToken(deps.refreshMacKey, input.token);
+  if (refresh) {
+    sessionId = refresh.sessionId;
+  } else {
+    try {
+      const claims = await verifyAccessToken(
+        deps.keys,
+        accessTokenSettings(deps.config),
+        input.token,
+        now,
+        { audience: false, requireSession: false },
+      );
+      if (claims.client_id !== input.clientId) return undefined;
+      sessionId = claims.sid;
+    } catch (error) {
+      if (error instanceof ApiError) return undefined;
+      throw error;
+    }
+  }
+  if (!sessionId) return undefined;
+  const [session] = await deps.db
+    .select({ clientId: sessions.clientId })
+    .from(sessions)
+    .where(eq(sessions.id, sessionId))
+    .limit(1);
+  if (!session || session.clientId !== input.clientId) return undefined;
+  const revoked = await revokeSession(deps.db, { sessionId, reason: "token_revoked", now });
+  return revoked ? sessionId : undefined;
+}
