@@ -5,6 +5,8 @@ import type { Database } from "./db/types.ts";
 import type { AppDeps } from "./deps.ts";
 import { ensureSigningKeys } from "./keys/ensure-signing-keys.ts";
 import { createKeyStore } from "./keys/key-store.ts";
+import { maintainSigningKeys } from "./keys/maintain-signing-keys.ts";
+import { rotateSigningKeys } from "./keys/rotate-signing-keys.ts";
 import { createLogger, type Logger } from "./lib/logger.ts";
 import { createPasswordHasher, type PasswordHasher } from "./passwords/hasher.ts";
 import { deriveKeys } from "./secrets/derive-keys.ts";
@@ -49,5 +51,29 @@ export async function bootstrap(input: BootstrapInput) {
     logger,
     socketAddress: input.socketAddress,
   };
-  return { app: createApp(deps), deps, keyEncryptionKey };
+  const keyOptions = () => ({ alg: config.signingAlg, keyEncryptionKey, now: clock.now() });
+  return {
+    app: createApp(deps),
+    deps,
+    /** Scheduled maintenance: retire expired keys, rotate when due. */
+    maintainKeys: async () => {
+      const done = await maintainSigningKeys(db, {
+        ...keyOptions(),
+        rotationIntervalMs: config.keyRotationInterval * 1000,
+        accessTokenTtlMs: config.accessTokenTtl * 1000,
+      });
+      if (done.rotated || done.retired.length > 0) {
+        deps.keys.invalidate();
+        logger.info("signing_keys_maintained", { ...done });
+      }
+      return done;
+    },
+    /** Operator rotation (`keys rotate`): promotes `next` at once. */
+    rotateKeys: async () => {
+      const rotation = await rotateSigningKeys(db, keyOptions());
+      deps.keys.invalidate();
+      logger.info("signing_keys_rotated", { ...rotation });
+      return rotation;
+    },
+  };
 }

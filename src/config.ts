@@ -48,6 +48,10 @@ const EnvSchema = z.object({
   REFRESH_IDLE_TTL: duration("30d").pipe(z.number().min(60)),
   SESSION_MAX_AGE: duration("90d").pipe(z.number().min(60)),
   REFRESH_REUSE_GRACE: duration("10s").pipe(z.number().max(300)),
+  // 0 turns scheduled rotation off; otherwise at least a day, so keys outlive JWKS caches.
+  KEY_ROTATION_INTERVAL: duration("30d").pipe(
+    z.number().refine((v) => v === 0 || v >= 86400, "expected 0 (off) or at least 1d"),
+  ),
   // N·r·p ≤ 2^20 is node:crypto's limit on workerd; with r=8, p=5 that caps ln at 14.
   SCRYPT_LN: z.coerce
     .number()
@@ -83,6 +87,7 @@ export type Config = Readonly<{
   refreshIdleTtl: number;
   sessionMaxAge: number;
   refreshReuseGrace: number;
+  keyRotationInterval: number;
   scryptLogN: number;
   corsOrigins: readonly string[];
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
@@ -134,6 +139,7 @@ export function parseConfig(env: Readonly<Record<string, unknown>>): Config {
     refreshIdleTtl: e.REFRESH_IDLE_TTL,
     sessionMaxAge: e.SESSION_MAX_AGE,
     refreshReuseGrace: e.REFRESH_REUSE_GRACE,
+    keyRotationInterval: e.KEY_ROTATION_INTERVAL,
     scryptLogN: e.SCRYPT_LN,
     corsOrigins: Object.freeze(e.CORS_ORIGINS),
     logLevel: e.LOG_LEVEL,

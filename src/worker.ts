@@ -6,7 +6,6 @@ import { bootstrap } from "./bootstrap.ts";
 import { ConfigError, parseConfig } from "./config.ts";
 import { openWorkerDatabase, type WorkerDatabaseEnv } from "./db/worker.ts";
 import { ApiError } from "./errors.ts";
-import { ensureSigningKeys } from "./keys/ensure-signing-keys.ts";
 import { createLogger } from "./lib/logger.ts";
 
 /** Bindings and variables (wrangler.toml `[vars]`, secrets) the Worker reads. */
@@ -54,14 +53,9 @@ export default {
     return app.fetch(request, env, ctx);
   },
 
-  /** Cron trigger: key maintenance (keeps a current and a next key in place). */
+  /** Cron trigger: key maintenance (current/next in place, retire, rotate when due). */
   async scheduled(_controller, env) {
-    const { deps, keyEncryptionKey } = await start(env);
-    await ensureSigningKeys(deps.db, {
-      alg: deps.config.signingAlg,
-      keyEncryptionKey,
-      now: deps.clock.now(),
-    });
-    deps.keys.invalidate();
+    const { maintainKeys } = await start(env);
+    await maintainKeys();
   },
 } satisfies ExportedHandler<WorkerEnv>;

@@ -3,7 +3,11 @@ import type { clients } from "../db/schema.ts";
 import { FIRST_PARTY_CLIENT_ID } from "../tokens/access-token.ts";
 
 /** Grant types a client may be registered for. */
-export const CLIENT_GRANT_TYPES = ["refresh_token", "client_credentials", "authorization_code"] as const;
+export const CLIENT_GRANT_TYPES = [
+  "refresh_token",
+  "client_credentials",
+  "authorization_code",
+] as const;
 export type ClientGrantType = (typeof CLIENT_GRANT_TYPES)[number];
 
 /** A client as the token endpoint sees it. */

@@ -22,6 +22,9 @@ export type KeyStore = {
   invalidate(): void;
 };
 
+/** JWKS cache lifetime; a `next` key is published at least this long before it signs. */
+export const JWKS_MAX_AGE_S = 300;
+
 /** DESIGN.md: instances cache keys for at most 60 s. */
 export const KEY_CACHE_MS = 30_000;
 

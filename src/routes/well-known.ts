@@ -2,11 +2,9 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { sql } from "drizzle-orm";
 import type { Context } from "hono";
 import type { AppEnv } from "../app-env.ts";
+import { JWKS_MAX_AGE_S } from "../keys/key-store.ts";
 import { createRouter } from "../lib/router.ts";
 import { SUPPORTED_GRANTS } from "./token.ts";
-
-/** JWKS cache lifetime; a `next` key is published at least this long before it signs. */
-export const JWKS_MAX_AGE_S = 300;
 
 const jwksRoute = createRoute({
   method: "get",

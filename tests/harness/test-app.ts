@@ -33,7 +33,7 @@ export async function testHarness(
     verify: counted(inner.verify),
     verifyDummy: counted(inner.verifyDummy),
   };
-  const { app, deps } = await bootstrap({
+  const { app, deps, rotateKeys, maintainKeys } = await bootstrap({
     config,
     db,
     secret: config.secret as string,
@@ -49,6 +49,9 @@ export async function testHarness(
     logs,
     signingKey: () => deps.keys.signingKey(),
     hashCount: () => derivations,
+    db,
+    rotateKeys,
+    maintainKeys,
     registerClient: async (input) => {
       const { client, clientSecret } = await createClient(db, input, clock.now());
       return { clientId: client.clientId, clientSecret };

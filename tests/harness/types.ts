@@ -1,5 +1,6 @@
 import type { NewClient } from "../../src/clients/client-store.ts";
 import type { Config } from "../../src/config.ts";
+import type { Database } from "../../src/db/types.ts";
 
 /** A clock tests move by hand; starts at the wall clock so real verifiers agree. */
 export type TestClock = { now(): number; advance(ms: number): void; set(ms: number): void };
@@ -24,6 +25,12 @@ export type Harness = {
   config: Config;
   /** The server's current signing key, so tests can craft tokens it would sign. */
   signingKey(): Promise<{ kid: string; alg: string; privateKey: CryptoKey }>;
+  /** The app's database, for tests that act as another process would (e.g. the CLI). */
+  db: Database;
+  /** Operator rotation, as `npm run keys -- rotate` in this process. */
+  rotateKeys(): Promise<{ current: string; previous: string; next: string }>;
+  /** Scheduled key maintenance, as the cron trigger / Node timer runs it. */
+  maintainKeys(): Promise<{ rotated?: { current: string }; retired: string[] }>;
   /** Registers an OAuth client as `npm run clients -- create` does. */
   registerClient(input: NewClient): Promise<{ clientId: string; clientSecret?: string }>;
   /** How many scrypt derivations the app has run so far (hash, verify or dummy). */

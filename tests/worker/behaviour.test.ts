@@ -1,6 +1,7 @@
 import { accessTokenCases } from "../cases/access-token.cases.ts";
 import { authCases } from "../cases/auth.cases.ts";
 import { httpCases } from "../cases/http.cases.ts";
+import { keyCases } from "../cases/keys.cases.ts";
 import { oauthClientCases } from "../cases/oauth-clients.cases.ts";
 import { refreshCases } from "../cases/refresh.cases.ts";
 import { revokeIntrospectCases } from "../cases/revoke-introspect.cases.ts";
@@ -15,3 +16,4 @@ sessionCases(createWorkerHarness);
 httpCases(createWorkerHarness);
 oauthClientCases(createWorkerHarness);
 revokeIntrospectCases(createWorkerHarness);
+keyCases(createWorkerHarness);

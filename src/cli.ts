@@ -1,0 +1,189 @@
+/**
+ * Operator CLI over the same code and environment as the server:
+ *   npm run keys -- rotate | list [--json]
+ *   npm run clients -- create --name <name> --grant-types a,b [--scopes "read write"]
+ *                      [--public] [--redirect-uri <uri>]... [--access-token-ttl <dur>] [--json]
+ *   npm run clients -- list [--json]
+ *   npm run clients -- delete <client_id>
+ */
+import { parseArgs } from "node:util";
+import { bootstrap } from "./bootstrap.ts";
+import { CLIENT_GRANT_TYPES, parseScopes } from "./clients/client.ts";
+import { createClient, deleteClient, listClients } from "./clients/client-store.ts";
+import { type Config, ConfigError, parseConfig } from "./config.ts";
+import { signingKeys } from "./db/schema.ts";
+import type { Database } from "./db/types.ts";
+import { createLogger } from "./lib/logger.ts";
+import { openNodeRuntime } from "./node-runtime.ts";
+
+/** A usage mistake: printed as one line, exit code 2. */
+class UsageError extends Error {}
+
+const iso = (ms: number | null) => (ms === null ? "-" : new Date(ms).toISOString());
+
+/** Prints rows as aligned columns. */
+function table(rows: Array<Record<string, string>>): string {
+  if (rows.length === 0) return "(none)";
+  const headers = Object.keys(rows[0] as object);
+  const widths = headers.map((h) => Math.max(h.length, ...rows.map((r) => (r[h] ?? "").length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join("  ")
+      .trimEnd();
+  return [line(headers), ...rows.map((r) => line(headers.map((h) => r[h] ?? "")))].join("\n");
+}
+
+async function keysCommand(args: string[], config: Config, db: Database, secret: string) {
+  const { positionals, values } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { json: { type: "boolean", default: false } },
+  });
+  const [action] = positionals;
+  if (action === "rotate") {
+    const { rotateKeys } = await bootstrap({ config, db, secret, logger: createLogger("warn") });
+    const rotation = await rotateKeys();
+    if (values.json) console.log(JSON.stringify(rotation));
+    else
+      console.log(
+        `Rotated: ${rotation.current} now signs; ${rotation.previous} is previous; ${rotation.next} is next.\n` +
+          "Running servers pick up the new key within 30 s.",
+      );
+    return;
+  }
+  if (action === "list") {
+    const rows = await db.select().from(signingKeys);
+    const order = { current: 0, next: 1, previous: 2, retired: 3 } as const;
+    rows.sort((a, b) => order[a.status] - order[b.status] || b.createdAt - a.createdAt);
+    const view = rows.map((k) => ({
+      kid: k.kid,
+      alg: k.alg,
+      status: k.status,
+      created_at: iso(k.createdAt),
+      activated_at: iso(k.activatedAt),
+      deactivated_at: iso(k.deactivatedAt),
+      retired_at: iso(k.retiredAt),
+    }));
+    console.log(values.json ? JSON.stringify(view, null, 2) : table(view));
+    return;
+  }
+  throw new UsageError("usage: keys rotate | keys list [--json]");
+}
+
+async function clientsCommand(args: string[], db: Database) {
+  const { positionals, values } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      name: { type: "string" },
+      "grant-types": { type: "string" },
+      scopes: { type: "string" },
+      public: { type: "boolean", default: false },
+      "redirect-uri": { type: "string", multiple: true },
+      "access-token-ttl": { type: "string" },
+      json: { type: "boolean", default: false },
+    },
+  });
+  const [action, id] = positionals;
+  if (action === "create") {
+    if (!values.name) throw new UsageError("clients create: --name is required");
+    const grantTypes = (values["grant-types"] ?? "")
+      .split(",")
+      .map((g) => g.trim())
+      .filter(Boolean);
+    if (grantTypes.length === 0) throw new UsageError("clients create: --grant-types is required");
+    const unknown = grantTypes.filter(
+      (g) => !(CLIENT_GRANT_TYPES as readonly string[]).includes(g),
+    );
+    if (unknown.length > 0) {
+      throw new UsageError(
+        `clients create: unknown grant type ${unknown.join(", ")}; use ${CLIENT_GRANT_TYPES.join(", ")}`,
+      );
+    }
+    if (values.public && grantTypes.includes("client_credentials")) {
+      throw new UsageError("clients create: a --public client cannot use client_credentials");
+    }
+    for (const uri of values["redirect-uri"] ?? []) {
+      try {
+        new URL(uri);
+      } catch {
+        throw new UsageError(`clients create: invalid --redirect-uri ${uri}`);
+      }
+    }
+    let accessTokenTtl: number | null = null;
+    if (values["access-token-ttl"]) {
+      accessTokenTtl = parseConfig({ ACCESS_TOKEN_TTL: values["access-token-ttl"] }).accessTokenTtl;
+    }
+    const { client, clientSecret } = await createClient(
+      db,
+      {
+        name: values.name,
+        grantTypes,
+        scopes: parseScopes(values.scopes),
+        redirectUris: values["redirect-uri"] ?? [],
+        public: values.public,
+        accessTokenTtl,
+      },
+      Date.now(),
+    );
+    if (values.json) {
+      const out: Record<string, string> = { client_id: client.clientId };
+      if (clientSecret) out.client_secret = clientSecret;
+      console.log(JSON.stringify(out));
+    } else {
+      console.log(`client_id:     ${client.clientId}`);
+      if (clientSecret) {
+        console.log(`client_secret: ${clientSecret}`);
+        console.log("Store the secret now: it is not shown again.");
+      } else {
+        console.log("Public client: no secret.");
+      }
+    }
+    return;
+  }
+  if (action === "list") {
+    const view = (await listClients(db)).map((c) => ({
+      client_id: c.clientId,
+      name: c.name,
+      type: c.confidential ? "confidential" : "public",
+      grant_types: c.grantTypes.join(","),
+      scopes: c.scopes.join(" "),
+      redirect_uris: c.redirectUris.join(" "),
+      access_token_ttl: c.accessTokenTtl === null ? "-" : String(c.accessTokenTtl),
+      created_at: iso(c.createdAt),
+    }));
+    console.log(values.json ? JSON.stringify(view, null, 2) : table(view));
+    return;
+  }
+  if (action === "delete") {
+    if (!id) throw new UsageError("usage: clients delete <client_id>");
+    if (!(await deleteClient(db, id))) throw new UsageError(`No client ${id}`);
+    console.log(`Deleted client ${id}.`);
+    return;
+  }
+  throw new UsageError("usage: clients create|list|delete (see README)");
+}
+
+async function main() {
+  const [group, ...rest] = process.argv.slice(2);
+  if (group !== "keys" && group !== "clients") throw new UsageError("usage: cli.js keys|clients …");
+  const config = parseConfig(process.env);
+  const { db, client, secret } = await openNodeRuntime(config);
+  try {
+    if (group === "keys") await keysCommand(rest, config, db, secret);
+    else await clientsCommand(rest, db);
+  } finally {
+    client.close();
+  }
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof UsageError || error instanceof ConfigError) {
+    console.error(error.message);
+    process.exit(error instanceof UsageError ? 2 : 1);
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  console.error(`Error: ${message}`);
+  process.exit(1);
+});

@@ -1,0 +1,57 @@
+import { and, eq, inArray } from "drizzle-orm";
+import type { SigningAlg } from "../config.ts";
+import { signingKeys } from "../db/schema.ts";
+import type { Database } from "../db/types.ts";
+import { generateSigningKey } from "./generate-signing-key.ts";
+
+/** What a rotation did. */
+export type Rotation = { current: string; previous: string; next: string };
+
+/** Thrown when another process rotated at the same moment; nothing was changed. */
+export class RotationConflictError extends Error {
+  readonly code = "ERR_ROTATION_CONFLICT";
+  constructor() {
+    super("Another rotation ran at the same time; the keys are unchanged by this one");
+    this.name = "RotationConflictError";
+  }
+}
+
+/**
+ * Rotates signing keys in one atomic batch (DESIGN.md, Signing keys): `next` → `current`,
+ * `current` → `previous` (still published until its tokens expire), and a new `next`.
+ * The new current was already in every cached JWKS as `next`, so verifiers know it.
+ * A concurrent rotation makes the batch fail on the one-`next` unique index and roll back.
+ */
+export async function rotateSigningKeys(
+  db: Database,
+  options: { alg: SigningAlg; keyEncryptionKey: Uint8Array; now: number },
+): Promise<Rotation> {
+  const rows = await db
+    .select({ kid: signingKeys.kid, status: signingKeys.status })
+    .from(signingKeys)
+    .where(inArray(signingKeys.status, ["current", "next"]));
+  const current = rows.find((r) => r.status === "current");
+  const next = rows.find((r) => r.status === "next");
+  if (!current || !next) throw new Error("Rotation needs a current and a next key");
+  const { now } = options;
+  const fresh = await generateSigningKey({ ...options, status: "next" });
+  try {
+    await db.batch([
+      db
+        .update(signingKeys)
+        .set({ status: "previous", deactivatedAt: now })
+        .where(and(eq(signingKeys.kid, current.kid), eq(signingKeys.status, "current"))),
+      db
+        .update(signingKeys)
+        .set({ status: "current", activatedAt: now })
+        .where(and(eq(signingKeys.kid, next.kid), eq(signingKeys.status, "next"))),
+      db.insert(signingKeys).values(fresh),
+    ]);
+  } catch (error) {
+    if (/UNIQUE|constraint/i.test(String((error as Error)?.message ?? error))) {
+      throw new RotationConflictError();
+    }
+    throw error;
+  }
+  return { current: next.kid, previous: current.kid, next: fresh.kid };
+}

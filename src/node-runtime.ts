@@ -1,0 +1,51 @@
+/**
+ * What both Node entries (server and CLI) need from the machine: the master secret and the
+ * libSQL database with migrations applied.
+ */
+import { link, mkdir, readFile, unlink, writeFile } from "node:fs/promises";
+import { dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type Config, ConfigError } from "./config.ts";
+import { openNodeDatabase } from "./db/libsql-node.ts";
+import { generateSecret } from "./secrets/derive-keys.ts";
+
+/** The committed migrations: `src/node.ts` and the built `dist/node.js` both sit one level down. */
+const MIGRATIONS_FOLDER = fileURLToPath(new URL("../migrations", import.meta.url));
+const DEV_SECRET_FILE = "./data/secret";
+
+/** TESSERA_SECRET, or in development the contents of ./data/secret (created 0600). */
+export async function masterSecret(config: Config): Promise<string> {
+  if (config.secret) return config.secret;
+  if (config.production) {
+    throw new ConfigError("TESSERA_SECRET", "required when NODE_ENV=production");
+  }
+  try {
+    return (await readFile(DEV_SECRET_FILE, "utf8")).trim();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+  }
+  await mkdir(dirname(DEV_SECRET_FILE), { recursive: true });
+  // Write a private temp file, then link it into place: link() fails if the secret exists,
+  // so a concurrent start never sees a half-written file nor overwrites another's secret.
+  const temp = `${DEV_SECRET_FILE}.${process.pid}.tmp`;
+  await writeFile(temp, `${generateSecret()}\n`, { mode: 0o600 });
+  try {
+    await link(temp, DEV_SECRET_FILE);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+  } finally {
+    await unlink(temp);
+  }
+  return (await readFile(DEV_SECRET_FILE, "utf8")).trim();
+}
+
+/** Opens the configured database (migrations applied) and reads the master secret. */
+export async function openNodeRuntime(config: Config) {
+  const secret = await masterSecret(config);
+  const { db, client } = await openNodeDatabase({
+    url: config.databaseUrl,
+    authToken: config.databaseAuthToken,
+    migrationsFolder: MIGRATIONS_FOLDER,
+  });
+  return { db, client, secret };
+}
