@@ -8,6 +8,7 @@ export default defineConfig({
           name: "node",
           environment: "node",
           include: ["tests/node/**/*.test.ts", "src/**/*.test.ts"],
+          globalSetup: ["tests/node/global-setup.ts"],
           testTimeout: 20_000,
           hookTimeout: 20_000,
         },

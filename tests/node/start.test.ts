@@ -1,10 +1,9 @@
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import { createClient } from "@libsql/client";
 import { createRemoteJWKSet, jwtVerify } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -73,8 +72,7 @@ describe("npm start (prestart build, then the package.json start command)", () =
   let dir: string;
 
   beforeAll(async () => {
-    // The prestart step, exactly as npm runs it.
-    await promisify(execFile)("npm", ["run", "--silent", "prestart"], { cwd: ROOT });
+    // `npm test` (or the global setup) has run the prestart build: `npm run build`.
     dir = await mkdtemp(join(tmpdir(), "tessera-start-"));
   });
   afterAll(async () => {

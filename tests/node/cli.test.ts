@@ -1,0 +1,174 @@
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { generateSecret } from "../../src/secrets/derive-keys.ts";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const CLI = join(ROOT, "dist/cli.js");
+const SERVER = join(ROOT, "dist/node.js");
+
+describe("operator CLI (npm run keys / npm run clients) against a running server", () => {
+  let dir: string;
+  let env: Record<string, string>;
+  let server: ChildProcess;
+  let base: string;
+
+  const cli = (...args: string[]) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(process.execPath, [CLI, ...args], { cwd: dir, env }, (error, stdout, stderr) =>
+        resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
+      );
+    });
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "tessera-cli-"));
+    env = {
+      PATH: process.env.PATH ?? "",
+      TESSERA_SECRET: generateSecret(),
+      ISSUER: "http://tessera.test",
+      LOG_LEVEL: "warn",
+      PORT: "0",
+    };
+    server = spawn(process.execPath, [SERVER], {
+      cwd: dir,
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    base = await new Promise<string>((resolve, reject) => {
+      let out = "";
+      server.stdout?.on("data", (chunk: Buffer) => {
+        out += chunk.toString();
+        const m = /listening on (http:\/\/localhost:\d+)/.exec(out);
+        if (m) resolve(m[1] as string);
+      });
+      server.on("exit", (code) => reject(new Error(`server exited ${code}: ${out}`)));
+    });
+  });
+
+  afterAll(async () => {
+    server.kill("SIGTERM");
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("creates a confidential client (--json prints id and secret once) that gets tokens", async () => {
+    const created = await cli(
+      "clients",
+      "create",
+      "--name",
+      "billing",
+      "--grant-types",
+      "client_credentials",
+      "--scopes",
+      "read write",
+      "--json",
+    );
+    expect(created.code).toBe(0);
+    const { client_id, client_secret } = JSON.parse(created.stdout) as {
+      client_id: string;
+      client_secret: string;
+    };
+    expect(client_id).toMatch(/^[\w-]{22}$/);
+    expect(client_secret).toMatch(/^[\w-]{43}$/);
+
+    const token = await fetch(`${base}/oauth/token`, {
+      method: "POST",
+      headers: {
+        "Content-Type": "application/x-www-form-urlencoded",
+        Authorization: `Basic ${btoa(`${client_id}:${client_secret}`)}`,
+      },
+      body: "grant_type=client_credentials&scope=read",
+    });
+    expect(token.status).toBe(200);
+    expect(((await token.json()) as { scope: string }).scope).toBe("read");
+
+    const list = await cli("clients", "list", "--json");
+    const rows = JSON.parse(list.stdout) as Array<Record<string, string>>;
+    expect(rows.find((r) => r.client_id === client_id)).toMatchObject({
+      name: "billing",
+      type: "confidential",
+      grant_types: "client_credentials",
+      scopes: "read write",
+    });
+    // The secret is never shown again.
+    expect(list.stdout).not.toContain(client_secret);
+
+    expect((await cli("clients", "delete", client_id)).code).toBe(0);
+    const after = await fetch(`${base}/oauth/token`, {
+      method: "POST",
+      headers: {
+        "Content-Type": "application/x-www-form-urlencoded",
+        Authorization: `Basic ${btoa(`${client_id}:${client_secret}`)}`,
+      },
+      body: "grant_type=client_credentials",
+    });
+    expect(after.status).toBe(401);
+  });
+
+  it("creates public clients with redirect URIs, and refuses bad input with exit code 2", async () => {
+    const spa = await cli(
+      "clients",
+      "create",
+      "--name",
+      "spa",
+      "--grant-types",
+      "refresh_token",
+      "--public",
+      "--redirect-uri",
+      "https://app.example.com/cb",
+      "--redirect-uri",
+      "http://localhost:5173/cb",
+      "--json",
+    );
+    const body = JSON.parse(spa.stdout) as Record<string, string>;
+    expect(body.client_secret).toBeUndefined();
+    const rows = JSON.parse((await cli("clients", "list", "--json")).stdout) as Array<
+      Record<string, string>
+    >;
+    expect(rows.find((r) => r.client_id === body.client_id)?.redirect_uris).toBe(
+      "https://app.example.com/cb http://localhost:5173/cb",
+    );
+    for (const args of [
+      ["clients", "create", "--grant-types", "client_credentials"],
+      ["clients", "create", "--name", "x", "--grant-types", "password"],
+      ["clients", "create", "--name", "x", "--grant-types", "client_credentials", "--public"],
+      ["clients", "delete", "no-such-client"],
+      ["keys", "spin"],
+    ]) {
+      const result = await cli(...args);
+      expect(result.code, args.join(" ")).toBe(2);
+      expect(result.stderr.trim().split("\n"), args.join(" ")).toHaveLength(1);
+    }
+  });
+
+  it("keys list shows kid, alg, status and dates, never private material; rotate promotes next", async () => {
+    const before = JSON.parse((await cli("keys", "list", "--json")).stdout) as Array<
+      Record<string, string>
+    >;
+    expect(before.map((k) => k.status).sort()).toEqual(["current", "next"]);
+    const next = before.find((k) => k.status === "next")?.kid;
+    const rotated = await cli("keys", "rotate", "--json");
+    expect(rotated.code).toBe(0);
+    expect(JSON.parse(rotated.stdout).current).toBe(next);
+    const listed = await cli("keys", "list");
+    expect(listed.stdout).toMatch(/kid\s+alg\s+status\s+created_at/);
+    expect(listed.stdout).not.toMatch(/"d"|eyJ/);
+    const after = JSON.parse((await cli("keys", "list", "--json")).stdout) as Array<
+      Record<string, string>
+    >;
+    expect(after.map((k) => k.status).sort()).toEqual(["current", "next", "previous"]);
+    for (const key of after) {
+      expect(Object.keys(key).sort()).toEqual([
+        "activated_at",
+        "alg",
+        "created_at",
+        "deactivated_at",
+        "kid",
+        "retired_at",
+        "status",
+      ]);
+    }
+  });
+});
