@@ -7,6 +7,17 @@ export type SessionPolicy = {
   reuseGraceMs: number;
 };
 
+/** What a token response needs to know about a session. */
+export type SessionState = {
+  sessionId: string;
+  userId: string;
+  clientId: string;
+  /** The live refresh-token generation. */
+  generation: number;
+  lastUsedAt: number;
+  expiresAt: number;
+};
+
 /** The policy a {@link Config} describes. */
 export function sessionPolicy(config: Config): SessionPolicy {
   return {

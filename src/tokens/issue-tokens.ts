@@ -1,5 +1,9 @@
 import type { AppDeps } from "../deps.ts";
-import { type SessionPolicy, sessionEndsAt } from "../sessions/session-policy.ts";
+import {
+  type SessionPolicy,
+  type SessionState,
+  sessionEndsAt,
+} from "../sessions/session-policy.ts";
 import type { UserView } from "../users/users.ts";
 import { accessTokenSettings, signAccessToken } from "./access-token.ts";
 import { mintRefreshToken } from "./refresh-token.ts";
@@ -21,15 +25,7 @@ export type TokenResponse = {
 export async function issueTokens(
   deps: Pick<AppDeps, "keys" | "config" | "refreshMacKey">,
   policy: SessionPolicy,
-  session: {
-    sessionId: string;
-    userId: string;
-    clientId: string;
-    generation: number;
-    lastUsedAt: number;
-    expiresAt: number;
-    refreshToken?: string;
-  },
+  session: SessionState & { refreshToken?: string },
   now: number,
   user?: UserView,
   client?: { accessTokenTtl: number | null },

@@ -4,17 +4,15 @@ import type { Database } from "../db/types.ts";
 import { invalidRefreshToken } from "../errors.ts";
 import type { Logger } from "../lib/logger.ts";
 import { revokeSession } from "../sessions/revoke-sessions.ts";
-import { isSessionLive, type SessionPolicy } from "../sessions/session-policy.ts";
+import {
+  isSessionLive,
+  type SessionPolicy,
+  type SessionState,
+} from "../sessions/session-policy.ts";
 import { mintRefreshToken, readRefreshToken } from "./refresh-token.ts";
 
 /** The session a refresh token now belongs to, and the refresh token to hand back. */
-export type RotatedSession = {
-  sessionId: string;
-  userId: string;
-  clientId: string;
-  generation: number;
-  lastUsedAt: number;
-  expiresAt: number;
+export type RotatedSession = SessionState & {
   refreshToken: string;
   /** `rotated`: this call advanced the generation; `converged`: a concurrent call did. */
   outcome: "rotated" | "converged";
