@@ -2,9 +2,10 @@ import { jwtVerify } from "jose";
 import { TesseraVerifyError } from "./errors.ts";
 import type { AccessTokenAlgorithm } from "./lib/algorithms.ts";
 import { checkClaims, REQUIRED_CLAIMS } from "./lib/claims.ts";
-import { discoverJwksUri } from "./lib/discovery.ts";
+import { discoverEndpoints, isHttpUrl } from "./lib/discovery.ts";
 import { checkHeader } from "./lib/header-policy.ts";
 import { createHttpClient } from "./lib/http.ts";
+import { createIntrospector, DEFAULT_INTROSPECTION_CACHE_MS } from "./lib/introspection.ts";
 import { createJwksCache } from "./lib/jwks-cache.ts";
 import { mapJoseError } from "./lib/map-jose-error.ts";
 import {
@@ -44,6 +45,20 @@ export type VerifierOptions = {
    * revocation checks; not called for refused tokens.
    */
   afterVerify?: (claims: TesseraClaims, token: string) => void | Promise<void>;
+  /**
+   * Also ask the issuer (RFC 7662 introspection) whether the token is still active, for
+   * services that must see a logout or revocation at once rather than at `exp`. Needs
+   * `clientId` and `clientSecret` of a confidential client registered at the issuer.
+   */
+  introspect?: boolean;
+  /** Client id for introspection (`npm run clients -- create …` at the issuer). */
+  clientId?: string;
+  /** Client secret for introspection. */
+  clientSecret?: string;
+  /** The introspection endpoint; discovered from the issuer's metadata when absent. */
+  introspectionUrl?: string | URL;
+  /** How long an `active` answer is reused, in milliseconds. Default 10 000; 0 asks every time. */
+  introspectionCacheMs?: number;
 };
 
 /** A configured verifier. Create one per issuer and reuse it: it holds the JWKS cache. */
@@ -86,17 +101,20 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const http = createHttpClient(fetchFn, timeoutOption(options.timeout));
   const { afterVerify } = options;
 
-  let discovered: Promise<string> | undefined;
-  const jwksUrl = async () => {
-    if (configuredJwksUrl) return configuredJwksUrl;
-    // Discover once; a failed discovery is retried by the next fetch.
-    discovered ??= discoverJwksUri(issuer, http).catch((error: unknown) => {
+  let discovered: ReturnType<typeof discoverEndpoints> | undefined;
+  // Discover once; a failed discovery is retried by the next call.
+  const discover = () => {
+    discovered ??= discoverEndpoints(issuer, http).catch((error: unknown) => {
       discovered = undefined;
       throw error;
     });
     return discovered;
   };
+  const jwksUrl = async () => configuredJwksUrl ?? (await discover()).jwksUri;
   const jwks = createJwksCache({ jwksUrl, http, now: () => clock.now() });
+  const introspector = options.introspect
+    ? introspectorFor(options, discover, http, clock)
+    : undefined;
 
   return {
     async verify(token) {
@@ -126,8 +144,49 @@ export function createVerifier(options: VerifierOptions): Verifier {
       } catch (error) {
         throw mapJoseError(error);
       }
+      if (introspector) await introspector.check(claims, token);
       if (afterVerify) await afterVerify(claims, token);
       return claims;
     },
   };
+}
+
+/** Validates the introspection options and builds the introspection step. */
+function introspectorFor(
+  options: VerifierOptions,
+  discover: () => ReturnType<typeof discoverEndpoints>,
+  http: ReturnType<typeof createHttpClient>,
+  clock: Clock,
+) {
+  const { clientId, clientSecret } = options;
+  if (typeof clientId !== "string" || clientId === "" || typeof clientSecret !== "string") {
+    throw new TypeError("tessera/verify: `introspect: true` needs `clientId` and `clientSecret`");
+  }
+  const cacheMs = options.introspectionCacheMs ?? DEFAULT_INTROSPECTION_CACHE_MS;
+  if (!Number.isFinite(cacheMs) || cacheMs < 0) {
+    throw new TypeError("tessera/verify: `introspectionCacheMs` must be a number ≥ 0");
+  }
+  const configured =
+    options.introspectionUrl === undefined ? undefined : String(options.introspectionUrl);
+  if (configured !== undefined && !isHttpUrl(configured)) {
+    throw new TypeError("tessera/verify: `introspectionUrl` must be an http(s) URL");
+  }
+  return createIntrospector({
+    clientId,
+    clientSecret,
+    http,
+    cacheMs,
+    now: () => clock.now(),
+    endpoint: async () => {
+      if (configured) return configured;
+      const found = (await discover()).introspectionEndpoint;
+      if (!found) {
+        throw new TesseraVerifyError(
+          "introspection_unavailable",
+          "The issuer metadata has no introspection_endpoint",
+        );
+      }
+      return found;
+    },
+  });
 }

@@ -15,6 +15,8 @@
  * | `malformed_token` | not a compact JWS/JWT, or no `kid` |
  * | `invalid_claims` | a required claim is missing or has the wrong type |
  * | `jwks_unavailable` | the issuer's metadata or JWKS could not be fetched or used |
+ * | `token_inactive` | (`introspect: true`) the issuer says the token is no longer active: its session was revoked or logged out |
+ * | `introspection_unavailable` | (`introspect: true`) the introspection endpoint could not be asked or refused the credentials |
  */
 export type TesseraVerifyErrorCode =
   | "token_expired"
@@ -28,7 +30,9 @@ export type TesseraVerifyErrorCode =
   | "unsupported_header"
   | "malformed_token"
   | "invalid_claims"
-  | "jwks_unavailable";
+  | "jwks_unavailable"
+  | "token_inactive"
+  | "introspection_unavailable";
 
 /**
  * The one error `tessera/verify` throws for a refused token or an unusable key set.

@@ -6,6 +6,7 @@ import { oauthClientCases } from "../cases/oauth-clients.cases.ts";
 import { refreshCases } from "../cases/refresh.cases.ts";
 import { revokeIntrospectCases } from "../cases/revoke-introspect.cases.ts";
 import { sessionCases } from "../cases/sessions.cases.ts";
+import { verifierCases } from "../cases/verifier.cases.ts";
 import { createNodeHarness } from "../harness/node.ts";
 
 // The shared behavioural suite, against the Node app over a libSQL temp file.
@@ -17,3 +18,4 @@ httpCases(createNodeHarness);
 oauthClientCases(createNodeHarness);
 revokeIntrospectCases(createNodeHarness);
 keyCases(createNodeHarness);
+verifierCases(createNodeHarness);

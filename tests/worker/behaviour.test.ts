@@ -6,6 +6,7 @@ import { oauthClientCases } from "../cases/oauth-clients.cases.ts";
 import { refreshCases } from "../cases/refresh.cases.ts";
 import { revokeIntrospectCases } from "../cases/revoke-introspect.cases.ts";
 import { sessionCases } from "../cases/sessions.cases.ts";
+import { verifierCases } from "../cases/verifier.cases.ts";
 import { createWorkerHarness } from "../harness/worker.ts";
 
 // The shared behavioural suite, against the app over D1 inside workerd.
@@ -17,3 +18,4 @@ httpCases(createWorkerHarness);
 oauthClientCases(createWorkerHarness);
 revokeIntrospectCases(createWorkerHarness);
 keyCases(createWorkerHarness);
+verifierCases(createWorkerHarness);

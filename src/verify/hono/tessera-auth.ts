@@ -51,7 +51,7 @@ export function tesseraAuth(
       claims = await verifier.verify(token);
     } catch (error) {
       if (!(error instanceof TesseraVerifyError)) throw error;
-      if (error.code === "jwks_unavailable") {
+      if (error.code === "jwks_unavailable" || error.code === "introspection_unavailable") {
         return bearerError(503, {
           error: "temporarily_unavailable",
           error_description: "The access token cannot be checked right now",

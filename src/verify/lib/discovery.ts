@@ -20,11 +20,14 @@ export function metadataUrls(issuer: string): string[] {
 }
 
 /**
- * Finds the issuer's `jwks_uri`. A metadata URL that does not answer 2xx is skipped; the
+ * Finds the issuer's `jwks_uri` (and `introspection_endpoint`, RFC 8414 §2 / RFC 7662 §4). A metadata URL that does not answer 2xx is skipped; the
  * first document found must name exactly the configured issuer (RFC 8414 §3.3), which
  * stops a metadata document from redirecting verification to someone else's keys.
  */
-export async function discoverJwksUri(issuer: string, http: HttpClient): Promise<string> {
+export async function discoverEndpoints(
+  issuer: string,
+  http: HttpClient,
+): Promise<{ jwksUri: string; introspectionEndpoint: string | undefined }> {
   for (const url of metadataUrls(issuer)) {
     const res = await http.get(url, { Accept: "application/json" });
     if (!res.ok) {
@@ -42,7 +45,12 @@ export async function discoverJwksUri(issuer: string, http: HttpClient): Promise
     if (typeof jwksUri !== "string" || !isHttpUrl(jwksUri)) {
       throw new TesseraVerifyError("jwks_unavailable", "The issuer metadata has no valid jwks_uri");
     }
-    return jwksUri;
+    const introspection = metadata.introspection_endpoint;
+    return {
+      jwksUri,
+      introspectionEndpoint:
+        typeof introspection === "string" && isHttpUrl(introspection) ? introspection : undefined,
+    };
   }
   throw new TesseraVerifyError("jwks_unavailable", "The issuer publishes no metadata document");
 }

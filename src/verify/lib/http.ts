@@ -11,6 +11,8 @@ export type HttpClient = {
    * `jwks_unavailable`.
    */
   get(url: string, headers: Record<string, string>): Promise<Response>;
+  /** POSTs a form; failures become `introspection_unavailable`. */
+  postForm(url: string, headers: Record<string, string>, form: URLSearchParams): Promise<Response>;
 };
 
 /** Wraps `fetch` (web-standard only: `AbortSignal.timeout` exists in every target runtime). */
@@ -28,6 +30,23 @@ export function createHttpClient(fetchFn: FetchLike, timeoutMs = FETCH_TIMEOUT_M
       } catch (cause) {
         // No URL in the message: a configured URL may carry credentials.
         throw new TesseraVerifyError("jwks_unavailable", "Could not reach the issuer", { cause });
+      }
+    },
+    async postForm(url, headers, form) {
+      try {
+        return await fetchFn(url, {
+          method: "POST",
+          headers: { ...headers, "Content-Type": "application/x-www-form-urlencoded" },
+          body: form.toString(),
+          redirect: "manual",
+          signal: AbortSignal.timeout(timeoutMs),
+        });
+      } catch (cause) {
+        throw new TesseraVerifyError(
+          "introspection_unavailable",
+          "Could not reach the introspection endpoint",
+          { cause },
+        );
       }
     },
   };
