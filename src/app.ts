@@ -9,10 +9,13 @@ import type { AppEnv } from "./app-env.ts";
 import type { AppDeps } from "./deps.ts";
 import { ApiError, type ErrorCode } from "./errors.ts";
 import { createRouter } from "./lib/router.ts";
+import { corsFromAllowlist } from "./middleware/cors/index.ts";
 import { requestLog } from "./middleware/request-log/index.ts";
 import { authRoutes } from "./routes/auth.ts";
+import { eventRoutes } from "./routes/events.ts";
 import { meRoutes } from "./routes/me.ts";
 import { oauthRoutes } from "./routes/oauth.ts";
+import { passwordRoutes } from "./routes/password.ts";
 import { sessionRoutes } from "./routes/sessions.ts";
 import { tokenRoutes } from "./routes/token.ts";
 import { wellKnownRoutes } from "./routes/well-known.ts";
@@ -93,6 +96,7 @@ export function createApp(deps: AppDeps) {
       xXssProtection: false,
     }),
   );
+  if (deps.config.corsOrigins.length > 0) app.use(corsFromAllowlist(deps.config.corsOrigins));
   app.use(
     methodNotAllowed({
       app,
@@ -128,6 +132,8 @@ export function createApp(deps: AppDeps) {
   app.route("/", oauthRoutes);
   app.route("/", meRoutes);
   app.route("/", sessionRoutes);
+  app.route("/", passwordRoutes);
+  app.route("/", eventRoutes);
   app.route("/", wellKnownRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {

@@ -27,6 +27,27 @@ const duration = (fallback: string) =>
       return Number(match[1]) * UNIT_SECONDS[unit];
     });
 
+/** `60/1m`: at most 60 requests a minute. */
+const rate = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((value, ctx) => {
+      const match = /^(\d+)\/(\d*)([smhd])$/.exec(value.trim());
+      if (!match || Number(match[1]) < 1) {
+        ctx.addIssue({
+          code: "custom",
+          message: `expected <count>/<window> like 60/1m, got "${value}"`,
+        });
+        return z.NEVER;
+      }
+      const unit = match[3] as keyof typeof UNIT_SECONDS;
+      return {
+        limit: Number(match[1]),
+        windowMs: Number(match[2] || "1") * UNIT_SECONDS[unit] * 1000,
+      };
+    });
+
 const httpUrl = () => z.url({ protocol: /^https?$/, error: "expected an http(s) URL" });
 
 const EnvSchema = z.object({
@@ -70,6 +91,14 @@ const EnvSchema = z.object({
     ),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
   RATE_LIMITS: z.enum(["on", "off"]).default("on"),
+  RATE_LIMIT_AUTH: rate("60/1m"),
+  RATE_LIMIT_TOKEN: rate("600/1m"),
+  PASSWORD_MIN_LENGTH: z.coerce
+    .number()
+    .int()
+    .min(8, "expected 8..64 (NIST SP 800-63B)")
+    .max(64, "expected 8..64 (NIST SP 800-63B)")
+    .default(8),
   TRUST_PROXY: z.string().min(1).optional(),
   NODE_ENV: z.string().optional(),
 });
@@ -92,6 +121,11 @@ export type Config = Readonly<{
   corsOrigins: readonly string[];
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
   rateLimits: boolean;
+  /** Per client IP: signup, login, password change. */
+  authRateLimit: { limit: number; windowMs: number };
+  /** Per client IP: `/oauth/*`. */
+  tokenRateLimit: { limit: number; windowMs: number };
+  passwordMinLength: number;
   trustProxy: string | undefined;
   production: boolean;
 }>;
@@ -144,6 +178,9 @@ export function parseConfig(env: Readonly<Record<string, unknown>>): Config {
     corsOrigins: Object.freeze(e.CORS_ORIGINS),
     logLevel: e.LOG_LEVEL,
     rateLimits: e.RATE_LIMITS === "on",
+    authRateLimit: e.RATE_LIMIT_AUTH,
+    tokenRateLimit: e.RATE_LIMIT_TOKEN,
+    passwordMinLength: e.PASSWORD_MIN_LENGTH,
     trustProxy: e.TRUST_PROXY,
     production: e.NODE_ENV === "production",
   });

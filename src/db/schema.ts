@@ -89,3 +89,38 @@ export const clients = sqliteTable("clients", {
   refreshTokenTtl: integer("refresh_token_ttl"),
   createdAt: integer("created_at").notNull(),
 });
+
+/**
+ * Fixed-window request counters per client IP and bucket (`auth:<ip>`, `token:<ip>`). One
+ * atomic UPSERT a request, so limits hold across Node instances and on D1.
+ */
+export const rateLimits = sqliteTable("rate_limits", {
+  key: text("key").primaryKey(),
+  windowStart: integer("window_start").notNull(),
+  count: integer("count").notNull(),
+});
+
+/**
+ * Consecutive failed sign-ins per account, keyed by SHA-256 of the normalised email so
+ * unknown emails are throttled exactly like known ones (no account enumeration).
+ */
+export const loginThrottles = sqliteTable("login_throttles", {
+  key: text("key").primaryKey(),
+  failures: integer("failures").notNull(),
+  lastFailureAt: integer("last_failure_at").notNull(),
+});
+
+/** Security-relevant events a user can review (`GET /v1/events`). */
+export const authEvents = sqliteTable(
+  "auth_events",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id").notNull(),
+    type: text("type").notNull(),
+    sessionId: text("session_id"),
+    ip: text("ip"),
+    userAgent: text("user_agent"),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("auth_events_user_created_idx").on(t.userId, t.createdAt)],
+);

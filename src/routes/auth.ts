@@ -2,10 +2,19 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AppEnv } from "../app-env.ts";
 import { ApiError } from "../errors.ts";
+import { recordEvent } from "../events/auth-events.ts";
 import { clientIp } from "../lib/client-ip.ts";
+import { assertAllowedOrigin, inCookie } from "../lib/refresh-cookie.ts";
 import { createRouter } from "../lib/router.ts";
 import { commonErrors, errorResponse, TokenResponseSchema } from "../lib/schemas.ts";
+import { rateLimit } from "../middleware/rate-limit/index.ts";
 import { acceptNewPassword, normalizePassword } from "../passwords/policy.ts";
+import {
+  assertNotThrottled,
+  clearLoginFailures,
+  recordLoginFailure,
+  throttleKey,
+} from "../rate-limits/login-throttle.ts";
 import { createSession } from "../sessions/create-session.ts";
 import { sessionPolicy } from "../sessions/session-policy.ts";
 import { FIRST_PARTY_CLIENT_ID } from "../tokens/access-token.ts";
@@ -18,10 +27,23 @@ import {
   userView,
 } from "../users/users.ts";
 
+/** Trimmed, lower-cased, ≤ 254 characters (RFC 5321 path limit), a valid address. */
+export const EmailSchema = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .max(254)
+  .email()
+  .openapi({ example: "ada@example.com" });
+
 const CredentialsSchema = z
   .object({
-    email: z.string().trim().toLowerCase().max(254).email().openapi({ example: "ada@example.com" }),
+    email: EmailSchema,
     password: z.string().min(1).openapi({ example: "correct horse battery staple" }),
+    cookie: z.boolean().optional().openapi({
+      description:
+        "SPA cookie mode: put the refresh token in an HttpOnly `__Host-tessera_refresh` cookie and leave it out of the JSON",
+    }),
   })
   .openapi("Credentials");
 
@@ -30,11 +52,19 @@ const credentialsBody = {
   content: { "application/json": { schema: CredentialsSchema } },
 } as const;
 
+const authErrors = {
+  403: errorResponse("forbidden: cookie mode from an origin that is not allowed"),
+  429: errorResponse("too_many_requests: rate limit or sign-in delay (see Retry-After)"),
+  503: errorResponse("temporarily_unavailable: password hashing queue is full"),
+  ...commonErrors,
+};
+
 const signupRoute = createRoute({
   method: "post",
   path: "/v1/signup",
   tags: ["Authentication"],
   summary: "Create an account and a session",
+  middleware: [rateLimit("auth")],
   request: { body: credentialsBody },
   responses: {
     201: {
@@ -42,8 +72,7 @@ const signupRoute = createRoute({
       content: { "application/json": { schema: TokenResponseSchema } },
     },
     409: errorResponse("user_exists: an account with this email exists"),
-    503: errorResponse("temporarily_unavailable: password hashing queue is full"),
-    ...commonErrors,
+    ...authErrors,
   },
 });
 
@@ -52,19 +81,22 @@ const loginRoute = createRoute({
   path: "/v1/login",
   tags: ["Authentication"],
   summary: "Sign in with email and password",
+  middleware: [rateLimit("auth")],
   request: { body: credentialsBody },
   responses: {
     200: {
       description: "The token response and the user",
       content: { "application/json": { schema: TokenResponseSchema } },
     },
-    503: errorResponse("temporarily_unavailable: password hashing queue is full"),
-    ...commonErrors,
+    ...authErrors,
   },
 });
 
-/** Starts a first-party session for `user` and answers the token response. */
-async function startSession(c: Context<AppEnv>, user: User) {
+/**
+ * Starts a first-party session for `user` and builds the token response; in cookie mode
+ * the refresh token goes into the `__Host-` cookie instead of the JSON.
+ */
+async function startSession(c: Context<AppEnv>, user: User, cookie: boolean) {
   const { db, config, clock } = c.var.deps;
   const policy = sessionPolicy(config);
   const now = clock.now();
@@ -75,23 +107,26 @@ async function startSession(c: Context<AppEnv>, user: User) {
     ip: clientIp(c),
     now,
   });
-  return issueTokens(
+  const tokens = await issueTokens(
     c.var.deps,
     policy,
     { ...session, sessionId: session.id },
     now,
     userView(user),
   );
+  return { session, body: cookie ? inCookie(c, tokens) : tokens };
 }
 
 const invalidCredentials = () => new ApiError("invalid_grant", "Invalid email or password");
+const noStore = { "Cache-Control": "no-store" };
 
 /** `POST /v1/signup` and `POST /v1/login`. */
 export const authRoutes = createRouter()
   .openapi(signupRoute, async (c) => {
-    const { db, hasher, clock } = c.var.deps;
-    const { email, password } = c.req.valid("json");
-    const normalized = acceptNewPassword(password);
+    const { db, hasher, clock, config } = c.var.deps;
+    const { email, password, cookie = false } = c.req.valid("json");
+    if (cookie) assertAllowedOrigin(c);
+    const normalized = acceptNewPassword(password, { email, minLength: config.passwordMinLength });
     if (await findUserByEmail(db, email)) {
       throw new ApiError("user_exists", "An account with this email already exists");
     }
@@ -99,29 +134,41 @@ export const authRoutes = createRouter()
     const user = await insertUser(db, { email, passwordHash, now: clock.now() });
     // A concurrent signup with the same email won the unique index.
     if (!user) throw new ApiError("user_exists", "An account with this email already exists");
+    const { session, body } = await startSession(c, user, cookie);
+    await recordEvent(c, { type: "signup", userId: user.id, sessionId: session.id });
     c.var.deps.logger.info("signup", { request_id: c.var.requestId, user_id: user.id });
-    return c.json(await startSession(c, user), 201, { "Cache-Control": "no-store" });
+    return c.json(body as z.infer<typeof TokenResponseSchema>, 201, noStore);
   })
   .openapi(loginRoute, async (c) => {
     const { db, hasher, clock, logger } = c.var.deps;
-    const { email, password } = c.req.valid("json");
+    const { email, password, cookie = false } = c.req.valid("json");
+    if (cookie) assertAllowedOrigin(c);
     const normalized = normalizePassword(password);
+    // Per-account delay after failures, keyed by email so unknown ones behave the same.
+    const throttle = await throttleKey(email);
+    await assertNotThrottled(db, throttle, clock.now());
     const user = await findUserByEmail(db, email);
     if (!user) {
       // Same cost as a real verification, so timing does not reveal which emails exist.
       await hasher.verifyDummy(normalized);
+      await recordLoginFailure(db, throttle, clock.now());
       logger.info("login_failed", { request_id: c.var.requestId, reason: "unknown_email" });
       throw invalidCredentials();
     }
     const { valid, needsRehash } = await hasher.verify(normalized, user.passwordHash);
     if (!valid) {
+      await recordLoginFailure(db, throttle, clock.now());
+      await recordEvent(c, { type: "login_failed", userId: user.id });
       logger.info("login_failed", { request_id: c.var.requestId, user_id: user.id });
       throw invalidCredentials();
     }
+    await clearLoginFailures(db, throttle);
     if (needsRehash) {
       const passwordHash = await hasher.hash(normalized);
       await updatePasswordHash(db, { userId: user.id, passwordHash, now: clock.now() });
     }
+    const { session, body } = await startSession(c, user, cookie);
+    await recordEvent(c, { type: "login_succeeded", userId: user.id, sessionId: session.id });
     logger.info("login", { request_id: c.var.requestId, user_id: user.id });
-    return c.json(await startSession(c, user), 200, { "Cache-Control": "no-store" });
+    return c.json(body as z.infer<typeof TokenResponseSchema>, 200, noStore);
   });

@@ -4,6 +4,7 @@ import { ApiError } from "../errors.ts";
 import { isJsonBody, oauthBody } from "../lib/oauth-request.ts";
 import { createRouter } from "../lib/router.ts";
 import { commonErrors, errorResponse } from "../lib/schemas.ts";
+import { rateLimit } from "../middleware/rate-limit/index.ts";
 import { introspectToken } from "../tokens/introspect-token.ts";
 import { revokeToken } from "../tokens/revoke-token.ts";
 
@@ -24,6 +25,7 @@ const revokeRoute = createRoute({
   description:
     "A refresh token or an access token ends its session. Unknown, expired, foreign or " +
     "already revoked tokens still answer 200 (RFC 7009 §2.2).",
+  middleware: [rateLimit("token")],
   request: { body: oauthBody(TokenParamsSchema) },
   responses: {
     200: { description: "Revoked, or nothing to revoke" },
@@ -53,6 +55,7 @@ const introspectRoute = createRoute({
   path: "/oauth/introspect",
   tags: ["OAuth 2.0"],
   summary: "Token introspection (RFC 7662), for authenticated confidential clients",
+  middleware: [rateLimit("token")],
   request: { body: oauthBody(TokenParamsSchema) },
   responses: {
     200: {

@@ -1,5 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { ApiError } from "../errors.ts";
+import { recordEvent } from "../events/auth-events.ts";
+import { clearRefreshCookie } from "../lib/refresh-cookie.ts";
 import { createRouter } from "../lib/router.ts";
 import { bearerErrors, commonErrors, errorResponse } from "../lib/schemas.ts";
 import { requireAccessToken } from "../middleware/require-access-token/index.ts";
@@ -103,6 +105,11 @@ export const sessionRoutes = createRouter()
     });
     // Another user's session and an unknown id look alike: nothing to learn by probing.
     if (!revoked) throw new ApiError("not_found", "Session not found");
+    await recordEvent(c, {
+      type: "session_revoked",
+      userId: c.var.auth.sub,
+      sessionId: c.req.valid("param").id,
+    });
     return c.body(null, 204);
   })
   .openapi(logoutRoute, async (c) => {
@@ -121,6 +128,9 @@ export const sessionRoutes = createRouter()
         now,
       });
     }
+    await recordEvent(c, { type: "logout", userId, sessionId: sid });
     logger.info("logout", { request_id: c.var.requestId, user_id: userId, scope });
+    // Cookie mode: the browser drops its refresh cookie too.
+    clearRefreshCookie(c);
     return c.body(null, 204);
   });

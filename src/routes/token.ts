@@ -2,9 +2,13 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { authenticateClient, invalidClient } from "../clients/authenticate-client.ts";
 import { type Client, parseScopes } from "../clients/client.ts";
 import { ApiError } from "../errors.ts";
+import { insertEvent } from "../events/auth-events.ts";
+import { clientIp } from "../lib/client-ip.ts";
 import { isJsonBody, oauthBody } from "../lib/oauth-request.ts";
+import { assertAllowedOrigin, inCookie, readRefreshCookie } from "../lib/refresh-cookie.ts";
 import { createRouter } from "../lib/router.ts";
 import { commonErrors, errorResponse, TokenResponseSchema } from "../lib/schemas.ts";
+import { rateLimit } from "../middleware/rate-limit/index.ts";
 import { sessionPolicy } from "../sessions/session-policy.ts";
 import { accessTokenSettings, signAccessToken } from "../tokens/access-token.ts";
 import { issueTokens } from "../tokens/issue-tokens.ts";
@@ -29,6 +33,7 @@ const tokenRoute = createRoute({
     "`refresh_token` rotates a refresh token; `client_credentials` issues a service token to " +
     "an authenticated confidential client. Client authentication: `client_secret_basic`, " +
     "`client_secret_post`, or none for public clients.",
+  middleware: [rateLimit("token")],
   request: { body: oauthBody(TokenRequestSchema) },
   responses: {
     200: {
@@ -107,16 +112,36 @@ export const tokenRoutes = createRouter().openapi(tokenRoute, async (c) => {
     return c.json(body as z.infer<typeof TokenResponseSchema>, 200, noStore);
   }
 
-  if (!params.refresh_token) {
+  // SPA cookie mode: no refresh_token parameter means the HttpOnly cookie, from an allowed
+  // origin only (CSRF); the rotated token goes back into the cookie.
+  const fromCookie = params.refresh_token === undefined ? readRefreshCookie(c) : undefined;
+  if (fromCookie) assertAllowedOrigin(c);
+  const refreshToken = params.refresh_token ?? fromCookie;
+  if (!refreshToken) {
     throw new ApiError("invalid_request", "refresh_token is required", {
       issues: [{ path: "refresh_token", message: "Required" }],
     });
   }
   const policy = sessionPolicy(deps.config);
   const session = await rotateRefreshToken(
-    { db: deps.db, policy, macKey: deps.refreshMacKey, logger: deps.logger },
+    {
+      db: deps.db,
+      policy,
+      macKey: deps.refreshMacKey,
+      logger: deps.logger,
+      onReuse: (reused) =>
+        insertEvent(deps.db, {
+          type: "refresh_token_reuse",
+          userId: reused.userId,
+          sessionId: reused.sessionId,
+          ip: clientIp(c) ?? null,
+          userAgent: c.req.header("User-Agent")?.slice(0, 512) ?? null,
+          now,
+        }),
+    },
     // Bound to its client: another client's token is invalid_grant (§6, §10.4).
-    { refreshToken: params.refresh_token, clientId: client.clientId, now },
+    { refreshToken, clientId: client.clientId, now },
   );
-  return c.json(await issueTokens(deps, policy, session, now, undefined, client), 200, noStore);
+  const tokens = await issueTokens(deps, policy, session, now, undefined, client);
+  return c.json(fromCookie ? inCookie(c, tokens) : tokens, 200, noStore);
 });

@@ -9,7 +9,8 @@ export type RevokeReason =
   | "logout_others"
   | "revoked_by_user"
   | "refresh_token_reuse"
-  | "token_revoked";
+  | "token_revoked"
+  | "password_changed";
 
 /** Revokes one session of `userId` if it is still live; returns whether it did. */
 export async function revokeSession(

@@ -28,7 +28,14 @@ export type RotatedSession = SessionState & {
  * Throws `invalid_grant` for every refusal.
  */
 export async function rotateRefreshToken(
-  deps: { db: Database; policy: SessionPolicy; macKey: CryptoKey; logger: Logger },
+  deps: {
+    db: Database;
+    policy: SessionPolicy;
+    macKey: CryptoKey;
+    logger: Logger;
+    /** Told about a detected replay after the session was revoked (e.g. to record an event). */
+    onReuse?: (reused: { sessionId: string; userId: string }) => Promise<void>;
+  },
   input: { refreshToken: string; clientId?: string | undefined; now: number },
 ): Promise<RotatedSession> {
   const { db, policy, macKey } = deps;
@@ -99,6 +106,7 @@ export async function rotateRefreshToken(
       presented_generation: generation,
       live_generation: session.generation,
     });
+    await deps.onReuse?.({ sessionId, userId: session.userId });
   }
   throw invalidRefreshToken();
 }

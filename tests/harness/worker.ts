@@ -10,9 +10,15 @@ import type { HarnessFactory } from "./types.ts";
  */
 export const createWorkerHarness: HarnessFactory = async (vars = {}) => {
   await env.DB.batch(
-    ["sessions", "users", "signing_keys", "clients"].map((table) =>
-      env.DB.prepare(`DELETE FROM ${table}`),
-    ),
+    [
+      "sessions",
+      "users",
+      "signing_keys",
+      "clients",
+      "rate_limits",
+      "login_throttles",
+      "auth_events",
+    ].map((table) => env.DB.prepare(`DELETE FROM ${table}`)),
   );
   return testHarness(openWorkerDatabase({ DB: env.DB }), vars, async () => {});
 };

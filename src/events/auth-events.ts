@@ -1,0 +1,91 @@
+import { and, desc, eq, sql } from "drizzle-orm";
+import type { Context } from "hono";
+import type { AppEnv } from "../app-env.ts";
+import { authEvents } from "../db/schema.ts";
+import type { Database } from "../db/types.ts";
+import { clientIp } from "../lib/client-ip.ts";
+import { randomId } from "../lib/random-id.ts";
+
+/** What a user can see happened to their account. */
+export type AuthEventType =
+  | "signup"
+  | "login_succeeded"
+  | "login_failed"
+  | "refresh_token_reuse"
+  | "logout"
+  | "password_changed"
+  | "session_revoked";
+
+/** One item of `GET /v1/events`. */
+export type AuthEventView = {
+  id: string;
+  type: AuthEventType;
+  created_at: string;
+  session_id: string | null;
+  ip: string | null;
+  user_agent: string | null;
+};
+
+/** Records an event for `userId`, with the request's IP and user agent. */
+export async function recordEvent(
+  c: Context<AppEnv>,
+  event: { type: AuthEventType; userId: string; sessionId?: string | null },
+): Promise<void> {
+  const { db, clock } = c.var.deps;
+  await insertEvent(db, {
+    ...event,
+    ip: clientIp(c) ?? null,
+    userAgent: c.req.header("User-Agent")?.slice(0, 512) ?? null,
+    now: clock.now(),
+  });
+}
+
+/** Inserts an event row (for callers without a request context). */
+export async function insertEvent(
+  db: Database,
+  event: {
+    type: AuthEventType;
+    userId: string;
+    sessionId?: string | null;
+    ip: string | null;
+    userAgent: string | null;
+    now: number;
+  },
+): Promise<void> {
+  await db.insert(authEvents).values({
+    id: randomId(),
+    userId: event.userId,
+    type: event.type,
+    sessionId: event.sessionId ?? null,
+    ip: event.ip,
+    userAgent: event.userAgent,
+    createdAt: event.now,
+  });
+}
+
+/** The user's events, newest first. */
+export async function listEvents(
+  db: Database,
+  input: { userId: string; limit: number; type?: AuthEventType },
+): Promise<AuthEventView[]> {
+  const rows = await db
+    .select()
+    .from(authEvents)
+    .where(
+      and(
+        eq(authEvents.userId, input.userId),
+        input.type ? eq(authEvents.type, input.type) : undefined,
+      ),
+    )
+    // rowid breaks ties within one millisecond in insertion order.
+    .orderBy(desc(authEvents.createdAt), desc(sql`rowid`))
+    .limit(input.limit);
+  return rows.map((e) => ({
+    id: e.id,
+    type: e.type as AuthEventType,
+    created_at: new Date(e.createdAt).toISOString(),
+    session_id: e.sessionId,
+    ip: e.ip,
+    user_agent: e.userAgent,
+  }));
+}

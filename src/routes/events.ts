@@ -1,0 +1,53 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { listEvents } from "../events/auth-events.ts";
+import { createRouter } from "../lib/router.ts";
+import { bearerErrors } from "../lib/schemas.ts";
+import { requireAccessToken } from "../middleware/require-access-token/index.ts";
+
+const EventSchema = z
+  .object({
+    id: z.string(),
+    type: z.enum([
+      "signup",
+      "login_succeeded",
+      "login_failed",
+      "refresh_token_reuse",
+      "logout",
+      "password_changed",
+      "session_revoked",
+    ]),
+    created_at: z.string().openapi({ format: "date-time" }),
+    session_id: z.string().nullable(),
+    ip: z.string().nullable(),
+    user_agent: z.string().nullable(),
+  })
+  .openapi("AuthEvent");
+
+const eventsRoute = createRoute({
+  method: "get",
+  path: "/v1/events",
+  tags: ["Account"],
+  summary: "The caller's own security events, newest first",
+  security: [{ bearer: [] }],
+  middleware: [requireAccessToken],
+  request: {
+    query: z.object({
+      limit: z.coerce.number().int().min(1).max(100).default(50),
+      type: EventSchema.shape.type.optional(),
+    }),
+  },
+  responses: {
+    200: {
+      description: "Events",
+      content: { "application/json": { schema: z.object({ events: z.array(EventSchema) }) } },
+    },
+    ...bearerErrors,
+  },
+});
+
+/** `GET /v1/events`. */
+export const eventRoutes = createRouter().openapi(eventsRoute, async (c) => {
+  const { limit, type } = c.req.valid("query");
+  const events = await listEvents(c.var.deps.db, { userId: c.var.auth.sub, limit, type });
+  return c.json({ events }, 200, { "Cache-Control": "no-store" });
+});

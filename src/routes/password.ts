@@ -1,0 +1,82 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { ApiError, invalidBearerToken } from "../errors.ts";
+import { recordEvent } from "../events/auth-events.ts";
+import { createRouter } from "../lib/router.ts";
+import { bearerErrors, commonErrors, errorResponse } from "../lib/schemas.ts";
+import { rateLimit } from "../middleware/rate-limit/index.ts";
+import { requireAccessToken } from "../middleware/require-access-token/index.ts";
+import { acceptNewPassword, normalizePassword } from "../passwords/policy.ts";
+import {
+  assertNotThrottled,
+  clearLoginFailures,
+  recordLoginFailure,
+  throttleKey,
+} from "../rate-limits/login-throttle.ts";
+import { revokeUserSessions } from "../sessions/revoke-sessions.ts";
+import { findUserById, updatePasswordHash } from "../users/users.ts";
+
+const PasswordChangeSchema = z
+  .object({
+    current_password: z.string().min(1),
+    new_password: z.string().min(1),
+  })
+  .openapi("PasswordChange");
+
+const passwordRoute = createRoute({
+  method: "post",
+  path: "/v1/password",
+  tags: ["Account"],
+  summary: "Change the password; every other session of the user ends",
+  security: [{ bearer: [] }],
+  middleware: [rateLimit("auth"), requireAccessToken],
+  request: {
+    body: { required: true, content: { "application/json": { schema: PasswordChangeSchema } } },
+  },
+  responses: {
+    204: { description: "Changed; other sessions revoked, this one kept" },
+    ...bearerErrors,
+    429: errorResponse("too_many_requests: rate limit or delay after wrong current passwords"),
+    ...commonErrors,
+  },
+});
+
+/** `POST /v1/password`. */
+export const passwordRoutes = createRouter().openapi(passwordRoute, async (c) => {
+  const { db, hasher, clock, config, logger } = c.var.deps;
+  const { current_password, new_password } = c.req.valid("json");
+  const current = normalizePassword(current_password, "current_password");
+  const user = await findUserById(db, c.var.auth.sub);
+  if (!user) throw invalidBearerToken("The user no longer exists");
+  // Wrong current passwords count like failed sign-ins: a stolen access token must not
+  // become a way to guess the password.
+  const throttle = await throttleKey(user.email);
+  await assertNotThrottled(db, throttle, clock.now());
+  const newPassword = acceptNewPassword(new_password, {
+    email: user.email,
+    minLength: config.passwordMinLength,
+  });
+  if (!(await hasher.verify(current, user.passwordHash)).valid) {
+    await recordLoginFailure(db, throttle, clock.now());
+    throw new ApiError("invalid_grant", "The current password is incorrect");
+  }
+  await clearLoginFailures(db, throttle);
+  const now = clock.now();
+  await updatePasswordHash(db, {
+    userId: user.id,
+    passwordHash: await hasher.hash(newPassword),
+    now,
+  });
+  const revoked = await revokeUserSessions(db, {
+    userId: user.id,
+    exceptSessionId: c.var.auth.sid,
+    reason: "password_changed",
+    now,
+  });
+  await recordEvent(c, { type: "password_changed", userId: user.id, sessionId: c.var.auth.sid });
+  logger.info("password_changed", {
+    request_id: c.var.requestId,
+    user_id: user.id,
+    sessions_revoked: revoked,
+  });
+  return c.body(null, 204);
+});

@@ -1,0 +1,8 @@
+import { createWorkerHarness } from "../harness/worker.ts";
+import { abuseCases } from "../security/abuse.cases.ts";
+import { cookieCorsEventCases } from "../security/cookies-cors-events.cases.ts";
+import { passwordCases } from "../security/passwords.cases.ts";
+
+abuseCases(createWorkerHarness);
+passwordCases(createWorkerHarness);
+cookieCorsEventCases(createWorkerHarness);
