@@ -49,3 +49,28 @@ export async function openNodeRuntime(config: Config) {
   });
   return { db, client, secret };
 }
+
+/**
+ * A log sink for stdout that gathers the lines of one event-loop turn and writes them with a
+ * single `write`: stdout to a pipe or file is synchronous on Linux, and a write per request
+ * line cost a third of the JWKS endpoint's CPU in the profile. Flushed on exit.
+ */
+export function bufferedStdout(): (line: string) => void {
+  let pending: string[] = [];
+  let scheduled = false;
+  const flush = () => {
+    scheduled = false;
+    if (pending.length === 0) return;
+    const chunk = `${pending.join("\n")}\n`;
+    pending = [];
+    process.stdout.write(chunk);
+  };
+  process.once("exit", flush);
+  return (line) => {
+    pending.push(line);
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(flush);
+    }
+  };
+}

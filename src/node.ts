@@ -9,14 +9,14 @@ import { getConnInfo } from "@hono/node-server/conninfo";
 import { bootstrap } from "./bootstrap.ts";
 import { ConfigError, parseConfig } from "./config.ts";
 import { createLogger } from "./lib/logger.ts";
-import { openNodeRuntime } from "./node-runtime.ts";
+import { bufferedStdout, openNodeRuntime } from "./node-runtime.ts";
 
 /** How often the server runs key maintenance (the Workers cron runs every 15 minutes too). */
 const KEY_MAINTENANCE_EVERY_MS = 15 * 60_000;
 
 async function main() {
   const config = parseConfig(process.env);
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, bufferedStdout());
   const { db, client, secret } = await openNodeRuntime(config);
   if (!config.rateLimits) logger.warn("rate_limits_off", { message: "RATE_LIMITS=off" });
   // Hash concurrency follows the libuv pool that runs crypto.scrypt.

@@ -21,7 +21,12 @@ export const requireAccessToken = createMiddleware<AppEnv>(async (c, next) => {
   const token = BEARER.exec(c.req.header("Authorization")?.trim() ?? "")?.[1];
   if (!token) throw missingBearerToken();
   const { keys, config, clock } = c.var.deps;
-  const claims = await verifyAccessToken(keys, accessTokenSettings(config), token, clock.now());
+  const now = clock.now();
+  let claims = c.var.verifiedTokens.get(token, now);
+  if (!claims) {
+    claims = await verifyAccessToken(keys, accessTokenSettings(config), token, now);
+    c.var.verifiedTokens.set(token, claims);
+  }
   // verifyAccessToken requires `sid` by default: this is a user's session token.
   c.set("auth", claims as AccessTokenClaims & { sid: string });
   await next();

@@ -1,0 +1,102 @@
+// Starting the processes under test: the Tessera Node server (built dist/node.js) and a
+// bare Hono server as the HTTP baseline. Both run as child processes on loopback.
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+
+/** Resident set size of a process in MiB, from /proc (Linux). */
+export function rssMiB(pid) {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN);
+    return Math.round((kb / 1024) * 10) / 10;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+function waitForUrl(child, pattern, name) {
+  return new Promise((resolve, reject) => {
+    let output = "";
+    const timer = setTimeout(() => reject(new Error(`${name} did not start:\n${output}`)), 30_000);
+    const onData = (chunk) => {
+      output += chunk.toString();
+      const match = pattern.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        child.stdout.off("data", onData);
+        // Keep draining so a chatty child never blocks on a full pipe.
+        child.stdout.resume();
+        resolve(match[1]);
+      }
+    };
+    child.stdout.on("data", onData);
+    child.stderr.on("data", (chunk) => {
+      output += chunk.toString();
+    });
+    child.on("exit", (code) => reject(new Error(`${name} exited ${code}:\n${output}`)));
+  });
+}
+
+const stopper = (child) => () =>
+  new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve();
+    child.once("exit", () => resolve());
+    child.kill("SIGTERM");
+  });
+
+/**
+ * Tessera as an operator would run it in production: NODE_ENV=production, a real secret,
+ * default scrypt cost, info logs (to /dev/null), a fresh libSQL file. RATE_LIMITS=off, as
+ * DESIGN.md says for benchmarks (one IP makes every request).
+ */
+export async function startTessera(env = {}) {
+  const dir = await mkdtemp(join(tmpdir(), "tessera-bench-"));
+  const secret = randomBytes(32).toString("base64url");
+  const child = spawn(process.execPath, [...(env.NODE_ARGS ?? []), join(ROOT, "dist/node.js")], {
+    cwd: dir,
+    env: {
+      PATH: process.env.PATH,
+      NODE_ENV: "production",
+      TESSERA_SECRET: secret,
+      PORT: "0",
+      ISSUER: "http://bench.tessera.test",
+      DATABASE_URL: `file:${join(dir, "tessera.db")}`,
+      RATE_LIMITS: "off",
+      LOG_LEVEL: "info",
+      ...env,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const url = await waitForUrl(child, /listening on (http:\/\/localhost:\d+)/, "tessera");
+  // Log lines go nowhere, but are still produced and written, as in production.
+  child.stdout.on("data", () => {});
+  const stop = stopper(child);
+  return {
+    url: url.replace("localhost", "127.0.0.1"),
+    pid: child.pid,
+    secret,
+    dir,
+    issuer: "http://bench.tessera.test",
+    stop: async () => {
+      await stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The bare Hono baseline: same framework, same adapter, a constant JSON body. */
+export async function startBareHono() {
+  const child = spawn(process.execPath, [join(ROOT, "bench/bare-hono.mjs")], {
+    env: { PATH: process.env.PATH },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const url = await waitForUrl(child, /listening on (http:\/\/127\.0\.0\.1:\d+)/, "bare hono");
+  return { url, pid: child.pid, stop: stopper(child) };
+}

@@ -1,0 +1,290 @@
+// npm run bench [-- --quick] [-- --json FILE]
+// Starts Tessera (production-like, fresh libSQL file) and the baselines, runs each scenario
+// for a bounded time, and prints one table with every scenario's ratio to its baseline
+// measured in the same run. Needs `npm run build` (the script runs it first).
+import { scrypt } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { createClient } from "@libsql/client";
+import { createLocalJWKSet, decodeProtectedHeader, importJWK, jwtVerify } from "jose";
+import { createVerifier } from "tessera/verify";
+import { load, loop } from "./lib/measure.mjs";
+import { rssMiB, startBareHono, startTessera } from "./lib/servers.mjs";
+
+const { values } = parseArgs({
+  options: { quick: { type: "boolean", default: false }, json: { type: "string" } },
+});
+const QUICK = values.quick;
+/** Seconds per HTTP run and per in-process loop. */
+const SECONDS = QUICK ? 1.5 : 5;
+const CONNECTIONS = [1, 16, 64];
+const EMAIL = "load-test@example.com";
+const PASSWORD = "a benchmark passphrase";
+const rows = [];
+
+const post = (url, path, body, type = "application/json") =>
+  fetch(`${url}${path}`, {
+    method: "POST",
+    headers: { "Content-Type": type },
+    body: type === "application/json" ? JSON.stringify(body) : new URLSearchParams(body).toString(),
+  });
+
+/** `n` fresh sessions (logins, four at a time like the scrypt pool): their refresh tokens. */
+async function freshSessions(url, n) {
+  const tokens = [];
+  for (let i = 0; i < n; i += 4) {
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(4, n - i) }, async () => {
+        const res = await post(url, "/v1/login", { email: EMAIL, password: PASSWORD });
+        if (!res.ok) throw new Error(`login failed: ${res.status}`);
+        return (await res.json()).refresh_token;
+      }),
+    );
+    tokens.push(...batch);
+  }
+  return tokens;
+}
+
+/**
+ * autocannon options where every connection refreshes its own session chain: a connection
+ * takes a slot when it is set up and keeps the rotated token each response brings.
+ * (autocannon clears a request's `context` after every loop, so the state lives here.)
+ */
+function refreshChains(tokens) {
+  let nextSlot = 0;
+  const request = (slot) => ({
+    method: "POST",
+    path: "/oauth/token",
+    headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    setupRequest: (req) => ({
+      ...req,
+      body: `grant_type=refresh_token&refresh_token=${tokens[slot]}`,
+    }),
+    onResponse: (status, body) => {
+      if (status === 200) tokens[slot] = JSON.parse(body).refresh_token;
+    },
+  });
+  return {
+    reset: () => {
+      nextSlot = 0;
+    },
+    options: {
+      requests: [request(0)],
+      setupClient: (client) => client.setRequests([request(nextSlot++)]),
+    },
+  };
+}
+
+function record(scenario, connections, result, baseline, baselineResult, ratio) {
+  rows.push({
+    scenario,
+    connections,
+    rps: result.rps,
+    p50_ms: result.p50_ms,
+    p99_ms: result.p99_ms,
+    errors: result.errors,
+    baseline,
+    baseline_rps: baselineResult.rps,
+    ratio: Math.round((ratio ?? result.rps / baselineResult.rps) * 1000) / 1000,
+  });
+  const last = rows.at(-1);
+  console.error(
+    `  ${scenario} c=${connections}: ${last.rps}/s vs ${last.baseline_rps}/s → ${last.ratio}`,
+  );
+}
+
+/** Baseline 1: the rotation statement alone, through @libsql/client on a WAL file. */
+async function bareRotationSql(concurrency) {
+  const dir = await mkdtemp(join(tmpdir(), "tessera-bench-sql-"));
+  const client = createClient({ url: `file:${join(dir, "bare.db")}`, timeout: 5000 });
+  await client.execute("PRAGMA journal_mode = WAL");
+  await client.execute(
+    "CREATE TABLE sessions (id TEXT PRIMARY KEY, generation INTEGER NOT NULL, rotated_at INTEGER, last_used_at INTEGER, expires_at INTEGER, revoked_at INTEGER, user_id TEXT, client_id TEXT)",
+  );
+  const generations = [];
+  for (let i = 0; i < concurrency; i++) {
+    await client.execute({
+      sql: "INSERT INTO sessions VALUES (?, 0, 0, ?, ?, NULL, 'u', 'first-party')",
+      args: [`s${i}`, Date.now(), Date.now() + 1e9],
+    });
+    generations.push(0);
+  }
+  const result = await loop(
+    async (worker) => {
+      const now = Date.now();
+      const rs = await client.execute({
+        sql: "UPDATE sessions SET generation = ?, rotated_at = ?, last_used_at = ? WHERE id = ? AND generation = ? AND revoked_at IS NULL AND expires_at > ? AND last_used_at > ? RETURNING user_id, client_id, expires_at",
+        args: [
+          generations[worker] + 1,
+          now,
+          now,
+          `s${worker}`,
+          generations[worker],
+          now,
+          now - 86_400_000,
+        ],
+      });
+      if (rs.rows.length !== 1) throw new Error("no row");
+      generations[worker]++;
+    },
+    { concurrency, durationMs: SECONDS * 1000 },
+  );
+  client.close();
+  await rm(dir, { recursive: true, force: true });
+  return result;
+}
+
+async function main() {
+  const tessera = await startTessera();
+  const bare = await startBareHono();
+  const rss = { tesseraStart: rssMiB(tessera.pid), benchStart: rssMiB(process.pid) };
+  console.error(
+    `tessera ${tessera.url} (pid ${tessera.pid}), bare hono ${bare.url}; ${SECONDS}s per run`,
+  );
+
+  const signup = await post(tessera.url, "/v1/signup", { email: EMAIL, password: PASSWORD });
+  if (signup.status !== 201) throw new Error(`signup failed: ${signup.status}`);
+  const { access_token } = await signup.json();
+
+  // 1. Refresh rotation over HTTP vs the bare rotation SQL statement.
+  console.error("1. refresh rotation");
+  const chains = refreshChains(await freshSessions(tessera.url, Math.max(...CONNECTIONS)));
+  const refreshResults = [];
+  for (const connections of CONNECTIONS) {
+    chains.reset();
+    refreshResults.push(
+      await load({ url: tessera.url, connections, duration: SECONDS, ...chains.options }),
+    );
+  }
+  for (const [i, connections] of CONNECTIONS.entries()) {
+    const baseline = await bareRotationSql(connections);
+    record(
+      "refresh rotation (HTTP)",
+      connections,
+      refreshResults[i],
+      "bare UPDATE…RETURNING via @libsql/client",
+      baseline,
+    );
+  }
+
+  // 2, 3. JWKS and /v1/me vs a bare Hono app returning constant JSON.
+  for (const [name, path, headers] of [
+    ["GET /.well-known/jwks.json", "/.well-known/jwks.json", {}],
+    ["GET /v1/me (Bearer)", "/v1/me", { Authorization: `Bearer ${access_token}` }],
+  ]) {
+    console.error(name);
+    for (const connections of CONNECTIONS) {
+      const result = await load({
+        url: `${tessera.url}${path}`,
+        connections,
+        duration: SECONDS,
+        headers,
+      });
+      const baseline = await load({ url: `${bare.url}${path}`, connections, duration: SECONDS });
+      record(name, connections, result, "bare Hono constant JSON", baseline);
+    }
+  }
+
+  // 4. tessera/verify in-process vs jose.jwtVerify with an already-imported key.
+  console.error("4. verifier");
+  const jwks = await (await fetch(`${tessera.url}/.well-known/jwks.json`)).json();
+  const verifier = createVerifier({
+    issuer: tessera.issuer,
+    audience: tessera.issuer,
+    jwksUrl: `${tessera.url}/.well-known/jwks.json`,
+  });
+  await verifier.verify(access_token); // fills the JWKS cache
+  const { kid } = decodeProtectedHeader(access_token);
+  const jwk = jwks.keys.find((k) => k.kid === kid);
+  const key = await importJWK(jwk, jwk.alg);
+  void createLocalJWKSet;
+  const joseOptions = {
+    issuer: tessera.issuer,
+    audience: tessera.issuer,
+    algorithms: [jwk.alg],
+    typ: "at+jwt",
+  };
+  const bareVerify = await loop(() => jwtVerify(access_token, key, joseOptions), {
+    durationMs: SECONDS * 1000,
+  });
+  const sdkVerify = await loop(() => verifier.verify(access_token), { durationMs: SECONDS * 1000 });
+  record("tessera/verify (in-process)", 1, sdkVerify, "jose.jwtVerify, imported key", bareVerify);
+
+  // 5. Login at the configured scrypt cost vs bare crypto.scrypt at that cost.
+  console.error("5. login");
+  const loginRequests = [
+    {
+      method: "POST",
+      path: "/v1/login",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ email: EMAIL, password: PASSWORD }),
+    },
+  ];
+  const login = await load({
+    url: tessera.url,
+    connections: 16,
+    duration: SECONDS * 2,
+    requests: loginRequests,
+  });
+  const salt = Buffer.alloc(16, 7);
+  const bareScrypt = await loop(
+    () =>
+      new Promise((resolve, reject) =>
+        scrypt(PASSWORD, salt, 32, { N: 2 ** 14, r: 8, p: 5, maxmem: 64 * 1024 * 1024 }, (e, k) =>
+          e ? reject(e) : resolve(k),
+        ),
+      ),
+    { concurrency: 4, durationMs: SECONDS * 2000 },
+  );
+  record(
+    "login (scrypt ln=14,r=8,p=5)",
+    16,
+    login,
+    "bare crypto.scrypt, same cost, 4 at once",
+    bareScrypt,
+  );
+
+  // 6. Refresh p99 during a login storm vs refresh p99 alone.
+  console.error("6. refresh during a login storm");
+  const stormChains = refreshChains(await freshSessions(tessera.url, 16));
+  const alone = await load({
+    url: tessera.url,
+    connections: 16,
+    duration: SECONDS,
+    ...stormChains.options,
+  });
+  stormChains.reset();
+  const [during] = await Promise.all([
+    load({ url: tessera.url, connections: 16, duration: SECONDS * 2, ...stormChains.options }),
+    load({ url: tessera.url, connections: 16, duration: SECONDS * 2, requests: loginRequests }),
+  ]);
+  record(
+    "refresh p99 during login storm",
+    16,
+    during,
+    "refresh alone (ratio = p99 during / p99 alone)",
+    alone,
+    during.p99_ms / Math.max(alone.p99_ms, 0.001),
+  );
+
+  rss.tesseraEnd = rssMiB(tessera.pid);
+  rss.benchEnd = rssMiB(process.pid);
+  await Promise.all([tessera.stop(), bare.stop()]);
+
+  console.table(rows);
+  console.log(
+    `RSS (MiB): tessera ${rss.tesseraStart} → ${rss.tesseraEnd}; bench process ${rss.benchStart} → ${rss.benchEnd}`,
+  );
+  if (values.json) {
+    writeFileSync(values.json, `${JSON.stringify(rows, null, 2)}\n`);
+    console.log(`wrote ${values.json}`);
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
