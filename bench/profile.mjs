@@ -56,7 +56,9 @@ const profile = JSON.parse(readFileSync(join(profileDir, file), "utf8"));
 const self = new Map();
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));
 const dt = new Map();
-profile.samples.forEach((id, i) => dt.set(id, (dt.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+for (const [i, id] of profile.samples.entries()) {
+  dt.set(id, (dt.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+}
 let total = 0;
 for (const [id, micros] of dt) {
   const { functionName, url, lineNumber } = byId.get(id).callFrame;

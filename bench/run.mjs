@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { createClient } from "@libsql/client";
-import { createLocalJWKSet, decodeProtectedHeader, importJWK, jwtVerify } from "jose";
+import { decodeProtectedHeader, importJWK, jwtVerify } from "jose";
 import { createVerifier } from "tessera/verify";
 import { load, loop } from "./lib/measure.mjs";
 import { rssMiB, startBareHono, startTessera } from "./lib/servers.mjs";
@@ -200,7 +200,6 @@ async function main() {
   const { kid } = decodeProtectedHeader(access_token);
   const jwk = jwks.keys.find((k) => k.kid === kid);
   const key = await importJWK(jwk, jwk.alg);
-  void createLocalJWKSet;
   const joseOptions = {
     issuer: tessera.issuer,
     audience: tessera.issuer,
