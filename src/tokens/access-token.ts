@@ -97,6 +97,10 @@ export async function verifyAccessToken(
         if (KEY_REFERENCE_HEADERS.some((name) => name in header)) {
           throw new errors.JWSInvalid("Key-reference headers are not accepted");
         }
+        // RFC 7515 §4.1.11: Tessera issues no `crit` extension. jose alone would accept one it
+        // understands (RFC 7797 `b64`); refuse any, as tessera/verify does, so both verifiers
+        // apply one header policy (RFC 8725 §3.10: received headers do not steer checking).
+        if ("crit" in header) throw new errors.JWSInvalid("crit is not accepted");
         const found = header.kid ? await keys.verificationKey(header.kid) : undefined;
         if (!found || found.alg !== header.alg) throw new errors.JWKSNoMatchingKey();
         return found.key;
@@ -111,7 +115,12 @@ export async function verifyAccessToken(
         requiredClaims: ["iss", "aud", "sub", "exp", "iat", "jti", "client_id"],
       },
     );
-    if (typeof payload.client_id !== "string") throw invalidBearerToken();
+    // RFC 9068 §2.2 with RFC 7519 §4.1.2, §4.1.7: `sub`, `jti` (and `client_id`) are strings,
+    // as tessera/verify checks. jose checks only their presence; an array `sub` reached the
+    // user lookup as a query parameter and answered 500.
+    for (const claim of ["sub", "jti", "client_id"] as const) {
+      if (typeof payload[claim] !== "string") throw invalidBearerToken();
+    }
     if (requireSession && typeof payload.sid !== "string") throw invalidBearerToken();
     return payload as AccessTokenClaims;
   } catch (error) {
