@@ -9,6 +9,7 @@ import type { AppEnv } from "./app-env.ts";
 import type { AppDeps } from "./deps.ts";
 import { ApiError, type ErrorCode } from "./errors.ts";
 import { createRouter } from "./lib/router.ts";
+import { loggableError } from "./lib/safe-error.ts";
 import { corsFromAllowlist } from "./middleware/cors/index.ts";
 import { requestLog } from "./middleware/request-log/index.ts";
 import { authRoutes } from "./routes/auth.ts";
@@ -56,8 +57,7 @@ function renderError(error: unknown, c: Context<AppEnv>): Response {
     c.var.deps.logger.error("unhandled_error", {
       request_id: c.var.requestId,
       route: c.req.routePath,
-      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
-      stack: error instanceof Error ? error.stack : undefined,
+      ...loggableError(error),
     });
     apiError = new ApiError("server_error", "Internal server error");
   }

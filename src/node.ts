@@ -9,6 +9,7 @@ import { getConnInfo } from "@hono/node-server/conninfo";
 import { bootstrap } from "./bootstrap.ts";
 import { ConfigError, parseConfig } from "./config.ts";
 import { createLogger } from "./lib/logger.ts";
+import { loggableError } from "./lib/safe-error.ts";
 import { bufferedStdout, openNodeRuntime } from "./node-runtime.ts";
 
 /** How often the server runs key maintenance (the Workers cron runs every 15 minutes too). */
@@ -33,7 +34,7 @@ async function main() {
   // Key maintenance, like the Workers cron trigger: retire expired keys, rotate when due.
   const maintenance = setInterval(() => {
     maintainKeys().catch((error: unknown) =>
-      logger.error("key_maintenance_failed", { error: String(error) }),
+      logger.error("key_maintenance_failed", loggableError(error)),
     );
   }, KEY_MAINTENANCE_EVERY_MS);
   maintenance.unref();

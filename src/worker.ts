@@ -7,6 +7,7 @@ import { ConfigError, parseConfig } from "./config.ts";
 import { openWorkerDatabase, type WorkerDatabaseEnv } from "./db/worker.ts";
 import { ApiError } from "./errors.ts";
 import { createLogger } from "./lib/logger.ts";
+import { loggableError } from "./lib/safe-error.ts";
 
 /** Bindings and variables (wrangler.toml `[vars]`, secrets) the Worker reads. */
 export type WorkerEnv = WorkerDatabaseEnv & Record<string, unknown>;
@@ -45,9 +46,7 @@ export default {
     try {
       ({ app } = await start(env));
     } catch (error) {
-      createLogger().error("startup_failed", {
-        error: error instanceof Error ? error.message : String(error),
-      });
+      createLogger().error("startup_failed", loggableError(error));
       return new ApiError("server_error", "Service is not configured").toResponse();
     }
     return app.fetch(request, env, ctx);

@@ -1,5 +1,9 @@
 import type { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
+import { createMiddleware } from "hono/factory";
+import type { AppEnv } from "../app-env.ts";
+import { ApiError } from "../errors.ts";
+import { duplicateTopLevelKey } from "./duplicate-json-keys.ts";
 
 /**
  * An `/oauth/*` request body: form-encoded per RFC 6749 §3.2 (and RFC 7009/7662), JSON as
@@ -20,3 +24,17 @@ export function oauthBody<T extends z.ZodType>(schema: T) {
 export function isJsonBody(c: Context): boolean {
   return /^application\/([\w.-]+\+)?json\b/i.test(c.req.header("Content-Type") ?? "");
 }
+
+/** Refuses a JSON body that repeats a parameter (a repeated form parameter fails the schema). */
+export const rejectRepeatedJsonParams = createMiddleware<AppEnv>(async (c, next) => {
+  if (isJsonBody(c)) {
+    // Hono caches the body, so the validator's `c.req.json()` reads the same text.
+    const repeated = duplicateTopLevelKey(await c.req.text());
+    if (repeated !== undefined) {
+      throw new ApiError("invalid_request", `Parameter ${repeated} is repeated`, {
+        issues: [{ path: repeated, message: "must not be repeated" }],
+      });
+    }
+  }
+  await next();
+});

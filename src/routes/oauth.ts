@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { authenticateClient, invalidClient } from "../clients/authenticate-client.ts";
 import { ApiError } from "../errors.ts";
-import { isJsonBody, oauthBody } from "../lib/oauth-request.ts";
+import { isJsonBody, oauthBody, rejectRepeatedJsonParams } from "../lib/oauth-request.ts";
 import { createRouter } from "../lib/router.ts";
 import { commonErrors, errorResponse } from "../lib/schemas.ts";
 import { rateLimit } from "../middleware/rate-limit/index.ts";
@@ -25,7 +25,7 @@ const revokeRoute = createRoute({
   description:
     "A refresh token or an access token ends its session. Unknown, expired, foreign or " +
     "already revoked tokens still answer 200 (RFC 7009 §2.2).",
-  middleware: [rateLimit("token")],
+  middleware: [rateLimit("token"), rejectRepeatedJsonParams],
   request: { body: oauthBody(TokenParamsSchema) },
   responses: {
     200: { description: "Revoked, or nothing to revoke" },
@@ -55,7 +55,7 @@ const introspectRoute = createRoute({
   path: "/oauth/introspect",
   tags: ["OAuth 2.0"],
   summary: "Token introspection (RFC 7662), for authenticated confidential clients",
-  middleware: [rateLimit("token")],
+  middleware: [rateLimit("token"), rejectRepeatedJsonParams],
   request: { body: oauthBody(TokenParamsSchema) },
   responses: {
     200: {

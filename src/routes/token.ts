@@ -4,7 +4,7 @@ import { type Client, parseScopes } from "../clients/client.ts";
 import { ApiError } from "../errors.ts";
 import { insertEvent } from "../events/auth-events.ts";
 import { clientIp } from "../lib/client-ip.ts";
-import { isJsonBody, oauthBody } from "../lib/oauth-request.ts";
+import { isJsonBody, oauthBody, rejectRepeatedJsonParams } from "../lib/oauth-request.ts";
 import { assertAllowedOrigin, inCookie, readRefreshCookie } from "../lib/refresh-cookie.ts";
 import { createRouter } from "../lib/router.ts";
 import { commonErrors, errorResponse, TokenResponseSchema } from "../lib/schemas.ts";
@@ -33,7 +33,7 @@ const tokenRoute = createRoute({
     "`refresh_token` rotates a refresh token; `client_credentials` issues a service token to " +
     "an authenticated confidential client. Client authentication: `client_secret_basic`, " +
     "`client_secret_post`, or none for public clients.",
-  middleware: [rateLimit("token")],
+  middleware: [rateLimit("token"), rejectRepeatedJsonParams],
   request: { body: oauthBody(TokenRequestSchema) },
   responses: {
     200: {

@@ -373,11 +373,9 @@ export function httpHardeningCases(createHarness: HarnessFactory) {
       await h.close();
     });
 
-    // DEFECT (src/routes/token.ts, src/routes/oauth.ts via JSON.parse): a JSON body with a
-    // duplicated key is accepted, the last value winning, so a parameter can be repeated
-    // after all (a proxy that reads the first value sees another request). Expected to fail
-    // until fixed; then drop `.fails`.
-    it.fails("a repeated key in an /oauth/* JSON body is invalid_request (known defect)", async () => {
+    // Regression: JSON.parse kept the last of duplicated keys, so a parameter could be
+    // repeated after all (a proxy reading the first value sees another request).
+    it("a repeated key in an /oauth/* JSON body is invalid_request", async () => {
       const h = await createHarness();
       const rs = await h.registerClient({ name: "api", grantTypes: ["client_credentials"] });
       const res = await h.request("/oauth/token", {
@@ -557,11 +555,9 @@ export function httpHardeningCases(createHarness: HarnessFactory) {
       await base.close();
     });
 
-    // DEFECT (src/app.ts renderError): an unexpected database error is logged with its
-    // message and stack, and drizzle's message carries the query parameters, here the new
-    // user's scrypt hash (an offline-crackable password verifier) and email. Expected to
-    // fail until fixed; then drop `.fails`.
-    it.fails("a database failure does not log query parameters (known defect)", async () => {
+    // Regression: an unexpected database error was logged with drizzle's message, which
+    // carries the query parameters — here the new user's scrypt hash and email.
+    it("a database failure does not log query parameters", async () => {
       const h = await createHarness();
       await h.db.run(
         sql.raw(

@@ -530,7 +530,7 @@ export function jwtAttackCases(createHarness: HarnessFactory) {
       }
       // JWS JSON serialization (RFC 7515 §7.2), correctly signed by the server's key: never a
       // JWT (RFC 7519 §7.2 requires the compact form). The challenge is checked separately
-      // below (a known defect of the own endpoint).
+      // below.
       for (const [name, token] of Object.entries({
         "flattened JSON": JSON.stringify(flattened),
         "general JSON": JSON.stringify(general),
@@ -543,11 +543,9 @@ export function jwtAttackCases(createHarness: HarnessFactory) {
       await finish(s);
     });
 
-    // DEFECT (src/middleware/require-access-token): `Authorization: Bearer <non-b64token>`
-    // is answered as if no credentials were sent (bare `WWW-Authenticate: Bearer`), while
-    // tessera/verify's tesseraAuth answers `error="invalid_token"`. Expected to fail until
-    // fixed; then drop `.fails`.
-    it.fails('answers a JWS JSON serialization with error="invalid_token" (known defect)', async () => {
+    // Regression: `Authorization: Bearer <non-b64token>` was answered as if no credentials
+    // were sent (bare `WWW-Authenticate: Bearer`); tesseraAuth answers error="invalid_token".
+    it('answers a JWS JSON serialization with error="invalid_token"', async () => {
       const s = await scene(createHarness);
       const { privateKey } = await s.h.signingKey();
       const flattened = await new FlattenedSign(new TextEncoder().encode(JSON.stringify(s.claims)))

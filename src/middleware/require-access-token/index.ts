@@ -1,6 +1,6 @@
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../../app-env.ts";
-import { missingBearerToken } from "../../errors.ts";
+import { invalidBearerToken, missingBearerToken } from "../../errors.ts";
 import {
   type AccessTokenClaims,
   accessTokenSettings,
@@ -17,9 +17,15 @@ const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
  * 401 `invalid_token` with `error="invalid_token"` (RFC 6750 §3).
  */
 export const requireAccessToken = createMiddleware<AppEnv>(async (c, next) => {
-  // No Bearer credentials at all (absent, or another scheme): a bare challenge.
-  const token = BEARER.exec(c.req.header("Authorization")?.trim() ?? "")?.[1];
-  if (!token) throw missingBearerToken();
+  // No Bearer credentials at all (absent, another scheme, nothing after "Bearer"): a bare
+  // challenge. Bearer with something that is not a b64token (e.g. a JWS JSON serialization)
+  // is an invalid token (RFC 6750 §3.1).
+  const header = c.req.header("Authorization")?.trim() ?? "";
+  const token = BEARER.exec(header)?.[1];
+  if (!token) {
+    if (/^Bearer\s+\S/i.test(header)) throw invalidBearerToken();
+    throw missingBearerToken();
+  }
   const { keys, config, clock } = c.var.deps;
   const now = clock.now();
   let claims = c.var.verifiedTokens.get(token, now);
