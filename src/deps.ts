@@ -17,7 +17,7 @@ export type AppDeps = {
   keys: KeyStore;
   hasher: PasswordHasher;
   /** HMAC key for refresh tokens, derived from the master secret. */
-  refreshMacKey: CryptoKey;
+  refreshMacKey: Uint8Array;
   logger: Logger;
   /** The peer address of the connection, when the runtime knows it. */
   socketAddress?: (c: Context) => string | undefined;

@@ -2,7 +2,7 @@
 // bare Hono server as the HTTP baseline. Both run as child processes on loopback.
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { closeSync, openSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -59,6 +59,10 @@ const stopper = (child) => () =>
 export async function startTessera(env = {}) {
   const dir = await mkdtemp(join(tmpdir(), "tessera-bench-"));
   const secret = randomBytes(32).toString("base64url");
+  // Logs go to a file, as with a log shipper tailing it: a pipe into this process would make
+  // the load generator pay for reading every log line.
+  const logFile = join(dir, "tessera.log");
+  const log = openSync(logFile, "w");
   const child = spawn(process.execPath, [...(env.NODE_ARGS ?? []), join(ROOT, "dist/node.js")], {
     cwd: dir,
     env: {
@@ -72,23 +76,35 @@ export async function startTessera(env = {}) {
       LOG_LEVEL: "info",
       ...env,
     },
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: ["ignore", log, log],
   });
-  const url = await waitForUrl(child, /listening on (http:\/\/localhost:\d+)/, "tessera");
-  // Log lines go nowhere, but are still produced and written, as in production.
-  child.stdout.on("data", () => {});
+  closeSync(log);
+  const url = await waitForLine(child, logFile, /listening on (http:\/\/localhost:\d+)/);
   const stop = stopper(child);
   return {
     url: url.replace("localhost", "127.0.0.1"),
     pid: child.pid,
     secret,
     dir,
+    logFile,
     issuer: "http://bench.tessera.test",
     stop: async () => {
       await stop();
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Polls a log file until `pattern` matches (the child writes its URL there). */
+async function waitForLine(child, file, pattern) {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const match = pattern.exec(readFileSync(file, "utf8"));
+    if (match) return match[1];
+    if (child.exitCode !== null) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`tessera did not start:\n${readFileSync(file, "utf8")}`);
 }
 
 /** The bare Hono baseline: same framework, same adapter, a constant JSON body. */

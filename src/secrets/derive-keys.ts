@@ -2,8 +2,8 @@ import { base64url } from "jose";
 
 /** Keys derived from the master secret, each for one purpose. */
 export type DerivedKeys = {
-  /** HMAC-SHA256 key binding refresh tokens to `<sessionId>.<generation>`. */
-  refreshMacKey: CryptoKey;
+  /** 256-bit HMAC-SHA256 key binding refresh tokens to `<sessionId>.<generation>`. */
+  refreshMacKey: Uint8Array;
   /** 256-bit key encrypting private signing keys at rest (JWE `dir` + `A256GCM`). */
   keyEncryptionKey: Uint8Array;
 };
@@ -31,14 +31,10 @@ export async function deriveKeys(secret: string): Promise<DerivedKeys> {
         256,
       ),
     );
-  const refreshMacKey = await crypto.subtle.importKey(
-    "raw",
-    await derive(LABELS.refreshMac),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["sign", "verify"],
-  );
-  return { refreshMacKey, keyEncryptionKey: await derive(LABELS.keyEncryption) };
+  return {
+    refreshMacKey: await derive(LABELS.refreshMac),
+    keyEncryptionKey: await derive(LABELS.keyEncryption),
+  };
 }
 
 /** A new master secret: 32 random bytes, base64url. */

@@ -31,7 +31,7 @@ export async function rotateRefreshToken(
   deps: {
     db: Database;
     policy: SessionPolicy;
-    macKey: CryptoKey;
+    macKey: Uint8Array;
     logger: Logger;
     /** Told about a detected replay after the session was revoked (e.g. to record an event). */
     onReuse?: (reused: { sessionId: string; userId: string }) => Promise<void>;
