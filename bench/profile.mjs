@@ -9,7 +9,7 @@ import { startTessera } from "./lib/servers.mjs";
 
 const scenario = process.argv[2] ?? "jwks";
 const profileDir = await mkdtemp(join(tmpdir(), "tessera-prof-"));
-const tessera = await startTessera({ NODE_ARGS: ["--cpu-prof", "--cpu-prof-dir", profileDir] });
+const tessera = await startTessera({ NODE_ARGS: ["--cpu-prof", "--cpu-prof-dir", profileDir], ...(process.env.BENCH_ENV ? JSON.parse(process.env.BENCH_ENV) : {}) });
 const post = (path, body) =>
   fetch(`${tessera.url}${path}`, {
     method: "POST",
@@ -24,24 +24,21 @@ if (scenario === "jwks") options = { url: `${tessera.url}/.well-known/jwks.json`
 else if (scenario === "me")
   options = { url: `${tessera.url}/v1/me`, headers: { Authorization: `Bearer ${access_token}` } };
 else {
-  let token = refresh_token;
-  options = {
-    url: tessera.url,
-    requests: [
-      {
-        method: "POST",
-        path: "/oauth/token",
-        headers: { "Content-Type": "application/x-www-form-urlencoded" },
-        setupRequest: (req) => ({
-          ...req,
-          body: `grant_type=refresh_token&refresh_token=${token}`,
-        }),
-        onResponse: (status, body) => {
-          if (status === 200) token = JSON.parse(body).refresh_token;
-        },
-      },
-    ],
-  };
+  // Every connection refreshes its own session chain (as in bench/run.mjs).
+  const connections = Number(process.argv[3] ?? 16);
+  const tokens = [refresh_token];
+  while (tokens.length < connections) tokens.push((await (await post("/v1/login", user)).json()).refresh_token);
+  let next = 0;
+  const request = (slot) => ({
+    method: "POST",
+    path: "/oauth/token",
+    headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    setupRequest: (req) => ({ ...req, body: `grant_type=refresh_token&refresh_token=${tokens[slot]}` }),
+    onResponse: (status, body) => {
+      if (status === 200) tokens[slot] = JSON.parse(body).refresh_token;
+    },
+  });
+  options = { url: tessera.url, requests: [request(0)], setupClient: (client) => client.setRequests([request(next++)]) };
 }
 const result = await load({
   connections: scenario === "refresh" ? 1 : 16,
