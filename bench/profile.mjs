@@ -9,7 +9,10 @@ import { startTessera } from "./lib/servers.mjs";
 
 const scenario = process.argv[2] ?? "jwks";
 const profileDir = await mkdtemp(join(tmpdir(), "tessera-prof-"));
-const tessera = await startTessera({ NODE_ARGS: ["--cpu-prof", "--cpu-prof-dir", profileDir], ...(process.env.BENCH_ENV ? JSON.parse(process.env.BENCH_ENV) : {}) });
+const tessera = await startTessera({
+  NODE_ARGS: ["--cpu-prof", "--cpu-prof-dir", profileDir],
+  ...(process.env.BENCH_ENV ? JSON.parse(process.env.BENCH_ENV) : {}),
+});
 const post = (path, body) =>
   fetch(`${tessera.url}${path}`, {
     method: "POST",
@@ -27,18 +30,26 @@ else {
   // Every connection refreshes its own session chain (as in bench/run.mjs).
   const connections = Number(process.argv[3] ?? 16);
   const tokens = [refresh_token];
-  while (tokens.length < connections) tokens.push((await (await post("/v1/login", user)).json()).refresh_token);
+  while (tokens.length < connections)
+    tokens.push((await (await post("/v1/login", user)).json()).refresh_token);
   let next = 0;
   const request = (slot) => ({
     method: "POST",
     path: "/oauth/token",
     headers: { "Content-Type": "application/x-www-form-urlencoded" },
-    setupRequest: (req) => ({ ...req, body: `grant_type=refresh_token&refresh_token=${tokens[slot]}` }),
+    setupRequest: (req) => ({
+      ...req,
+      body: `grant_type=refresh_token&refresh_token=${tokens[slot]}`,
+    }),
     onResponse: (status, body) => {
       if (status === 200) tokens[slot] = JSON.parse(body).refresh_token;
     },
   });
-  options = { url: tessera.url, requests: [request(0)], setupClient: (client) => client.setRequests([request(next++)]) };
+  options = {
+    url: tessera.url,
+    requests: [request(0)],
+    setupClient: (client) => client.setRequests([request(next++)]),
+  };
 }
 const result = await load({
   connections: scenario === "refresh" ? 1 : 16,
