@@ -19,7 +19,7 @@ const { values } = parseArgs({
 });
 const QUICK = values.quick;
 /** Seconds per HTTP run and per in-process loop. */
-const SECONDS = QUICK ? 1.5 : 5;
+const SECONDS = QUICK ? 1.2 : 5;
 const CONNECTIONS = [1, 16, 64];
 const EMAIL = "load-test@example.com";
 const PASSWORD = "a benchmark passphrase";
