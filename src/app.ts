@@ -108,7 +108,7 @@ export function createApp(deps: AppDeps) {
         c.json(
           { error: "method_not_allowed", error_description: `Allowed: ${methods.join(", ")}` },
           405,
-          { Allow: methods.join(", ") },
+          { Allow: methods.join(", "), "Cache-Control": "no-store" },
         ),
     }),
   );
@@ -162,6 +162,7 @@ export function createApp(deps: AppDeps) {
     c.json(
       { error: "not_found", error_description: `No route for ${c.req.method} ${c.req.path}` },
       404,
+      { "Cache-Control": "no-store" },
     ),
   );
   app.onError(renderError);

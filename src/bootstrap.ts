@@ -32,6 +32,9 @@ export async function bootstrap(input: BootstrapInput) {
   const { config, db } = input;
   const clock = input.clock ?? systemClock;
   const logger = input.logger ?? createLogger(config.logLevel);
+  if (!config.rateLimits) {
+    logger.warn("rate_limits_off", { message: "RATE_LIMITS=off: no per-IP rate limits" });
+  }
   const { refreshMacKey, keyEncryptionKey } = await deriveKeys(input.secret);
   await ensureSigningKeys(db, { alg: config.signingAlg, keyEncryptionKey, now: clock.now() });
   const hasher =

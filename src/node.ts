@@ -19,7 +19,6 @@ async function main() {
   const config = parseConfig(process.env);
   const logger = createLogger(config.logLevel, bufferedStdout());
   const { db, client, secret } = await openNodeRuntime(config);
-  if (!config.rateLimits) logger.warn("rate_limits_off", { message: "RATE_LIMITS=off" });
   // Hash concurrency follows the libuv pool that runs crypto.scrypt.
   const poolSize = Number(process.env.UV_THREADPOOL_SIZE) || 4;
   const { app, maintainKeys } = await bootstrap({

@@ -14,6 +14,12 @@ export type WorkerEnv = WorkerDatabaseEnv & Record<string, unknown>;
 
 type Runtime = Awaited<ReturnType<typeof bootstrap>>;
 
+const STARTUP_FAILURE_HEADERS = {
+  "X-Content-Type-Options": "nosniff",
+  "Referrer-Policy": "no-referrer",
+  "Content-Security-Policy": "frame-ancestors 'none'",
+};
+
 // One runtime per isolate: config parsed, keys imported and caches warm across requests.
 let runtime: { env: WorkerEnv; ready: Promise<Runtime> } | undefined;
 
@@ -46,8 +52,14 @@ export default {
     try {
       ({ app } = await start(env));
     } catch (error) {
-      createLogger().error("startup_failed", loggableError(error));
-      return new ApiError("server_error", "Service is not configured").toResponse();
+      const requestId = crypto.randomUUID();
+      createLogger().error("startup_failed", { request_id: requestId, ...loggableError(error) });
+      const res = new ApiError("server_error", "Service is not configured").toResponse();
+      // The headers every response carries, as the app's middleware would have set them.
+      for (const [name, value] of Object.entries(STARTUP_FAILURE_HEADERS))
+        res.headers.set(name, value);
+      res.headers.set("X-Request-Id", requestId);
+      return res;
     }
     return app.fetch(request, env, ctx);
   },

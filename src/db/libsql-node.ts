@@ -35,6 +35,23 @@ export async function openNodeDatabase(options: {
     await client.execute("PRAGMA journal_mode = WAL");
   }
   const db = drizzle(client, { schema });
-  await migrate(db, { migrationsFolder: options.migrationsFolder });
+  await migrateWithRetry(db, options.migrationsFolder);
   return { db, client };
+}
+
+/**
+ * Applies pending migrations. drizzle reads the applied list before its write transaction, so
+ * two processes starting on one new file can both try the same migration; the loser's
+ * transaction rolls back with "already exists". Trying again then finds it applied.
+ */
+async function migrateWithRetry(db: Parameters<typeof migrate>[0], migrationsFolder: string) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await migrate(db, { migrationsFolder });
+      return;
+    } catch (error) {
+      if (attempt >= 5 || !/already exists/i.test(String((error as Error)?.message))) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+    }
+  }
 }

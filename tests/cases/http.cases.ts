@@ -116,6 +116,7 @@ export function httpCases(createHarness: HarnessFactory) {
       const h = await createHarness();
       const res = await h.request("/v1/login", { method: "GET" });
       expect(res.headers.get("Allow")).toBe("POST");
+      expect(res.headers.get("Cache-Control")).toBe("no-store");
       expect(await errorOf(res)).toMatchObject({ status: 405, error: "method_not_allowed" });
       expect(await errorOf(await h.request("/v1/nothing"))).toMatchObject({
         status: 404,

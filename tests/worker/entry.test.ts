@@ -65,6 +65,8 @@ describe("the Worker entry (src/worker.ts) over D1", () => {
       ctx,
     );
     expect(res.status).toBe(500);
+    expect(res.headers.get("X-Request-Id")).toMatch(/.+/);
+    expect(res.headers.get("X-Content-Type-Options")).toBe("nosniff");
     const body = (await res.json()) as { error: string; error_description: string };
     expect(body.error).toBe("server_error");
     expect(JSON.stringify(body)).not.toMatch(/TESSERA_SECRET|stack|at /);
