@@ -1,4 +1,5 @@
-import { and, eq, gt, isNull } from "drizzle-orm";
+import { and, eq, gt, isNull, sql } from "drizzle-orm";
+import { prepared } from "../db/prepared.ts";
 import { sessions } from "../db/schema.ts";
 import type { Database } from "../db/types.ts";
 import { invalidRefreshToken } from "../errors.ts";
@@ -19,6 +20,38 @@ export type RotatedSession = SessionState & {
 };
 
 /**
+ * Step 2's conditional UPDATE … RETURNING, prepared once per database: the one statement of
+ * every refresh (and its hot path).
+ */
+const rotationStatement = (db: Database) =>
+  prepared(db, "rotateRefreshToken", (d) =>
+    d
+      .update(sessions)
+      .set({
+        // set() takes SQL, not bare placeholders: wrap each.
+        generation: sql`${sql.placeholder("next")}`,
+        rotatedAt: sql`${sql.placeholder("now")}`,
+        lastUsedAt: sql`${sql.placeholder("now")}`,
+      })
+      .where(
+        and(
+          eq(sessions.id, sql.placeholder("id")),
+          eq(sessions.generation, sql.placeholder("generation")),
+          isNull(sessions.revokedAt),
+          gt(sessions.expiresAt, sql.placeholder("now")),
+          gt(sessions.lastUsedAt, sql.placeholder("idleSince")),
+          eq(sessions.clientId, sql.placeholder("clientId")),
+        ),
+      )
+      .returning({
+        userId: sessions.userId,
+        clientId: sessions.clientId,
+        expiresAt: sessions.expiresAt,
+      })
+      .prepare(),
+  );
+
+/**
  * Rotates a refresh token (DESIGN.md, Tokens, steps 1–4):
  * 1. MAC check in constant time; forged tokens never reach the database.
  * 2. One conditional `UPDATE … RETURNING` advances `generation` from g to g+1.
@@ -36,7 +69,7 @@ export async function rotateRefreshToken(
     /** Told about a detected replay after the session was revoked (e.g. to record an event). */
     onReuse?: (reused: { sessionId: string; userId: string }) => Promise<void>;
   },
-  input: { refreshToken: string; clientId?: string | undefined; now: number },
+  input: { refreshToken: string; clientId: string; now: number },
 ): Promise<RotatedSession> {
   const { db, policy, macKey } = deps;
   const { now } = input;
@@ -44,24 +77,14 @@ export async function rotateRefreshToken(
   if (!presented) throw invalidRefreshToken();
   const { sessionId, generation } = presented;
 
-  const [rotated] = await db
-    .update(sessions)
-    .set({ generation: generation + 1, rotatedAt: now, lastUsedAt: now })
-    .where(
-      and(
-        eq(sessions.id, sessionId),
-        eq(sessions.generation, generation),
-        isNull(sessions.revokedAt),
-        gt(sessions.expiresAt, now),
-        gt(sessions.lastUsedAt, now - policy.idleTtlMs),
-        input.clientId === undefined ? undefined : eq(sessions.clientId, input.clientId),
-      ),
-    )
-    .returning({
-      userId: sessions.userId,
-      clientId: sessions.clientId,
-      expiresAt: sessions.expiresAt,
-    });
+  const [rotated] = await rotationStatement(db).execute({
+    id: sessionId,
+    generation,
+    next: generation + 1,
+    now,
+    idleSince: now - policy.idleTtlMs,
+    clientId: input.clientId,
+  });
   if (rotated) {
     const next = { sessionId, generation: generation + 1 };
     return {
@@ -76,7 +99,7 @@ export async function rotateRefreshToken(
   const [session] = await db.select().from(sessions).where(eq(sessions.id, sessionId)).limit(1);
   if (!session || !isSessionLive(policy, session, now)) throw invalidRefreshToken();
   // Bound to its client: another client's token is refused, but it is not replay.
-  if (input.clientId !== undefined && input.clientId !== session.clientId) {
+  if (input.clientId !== session.clientId) {
     throw invalidRefreshToken();
   }
   if (

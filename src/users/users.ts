@@ -1,4 +1,5 @@
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
+import { prepared } from "../db/prepared.ts";
 import { users } from "../db/schema.ts";
 import type { Database } from "../db/types.ts";
 import { randomId } from "../lib/random-id.ts";
@@ -20,9 +21,17 @@ export async function findUserByEmail(db: Database, email: string): Promise<User
   return user;
 }
 
-/** The user with this id, if any. */
+/** The user with this id, if any (the query of every `/v1/me`, prepared once). */
 export async function findUserById(db: Database, id: string): Promise<User | undefined> {
-  const [user] = await db.select().from(users).where(eq(users.id, id)).limit(1);
+  const query = prepared(db, "findUserById", (d) =>
+    d
+      .select()
+      .from(users)
+      .where(eq(users.id, sql.placeholder("id")))
+      .limit(1)
+      .prepare(),
+  );
+  const [user] = await query.execute({ id });
   return user;
 }
 
