@@ -5,6 +5,7 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { load } from "./lib/measure.mjs";
+import { refreshChains } from "./lib/refresh-chains.mjs";
 import { startTessera } from "./lib/servers.mjs";
 
 const scenario = process.argv[2] ?? "jwks";
@@ -28,31 +29,13 @@ else if (scenario === "me")
   options = { url: `${tessera.url}/v1/me`, headers: { Authorization: `Bearer ${access_token}` } };
 else {
   // Every connection refreshes its own session chain (as in bench/run.mjs).
-  const connections = Number(process.argv[3] ?? 16);
   const tokens = [refresh_token];
-  while (tokens.length < connections)
+  while (tokens.length < Number(process.argv[3] ?? 16))
     tokens.push((await (await post("/v1/login", user)).json()).refresh_token);
-  let next = 0;
-  const request = (slot) => ({
-    method: "POST",
-    path: "/oauth/token",
-    headers: { "Content-Type": "application/x-www-form-urlencoded" },
-    setupRequest: (req) => ({
-      ...req,
-      body: `grant_type=refresh_token&refresh_token=${tokens[slot]}`,
-    }),
-    onResponse: (status, body) => {
-      if (status === 200) tokens[slot] = JSON.parse(body).refresh_token;
-    },
-  });
-  options = {
-    url: tessera.url,
-    requests: [request(0)],
-    setupClient: (client) => client.setRequests([request(next++)]),
-  };
+  options = { url: tessera.url, ...refreshChains(tokens).options };
 }
 const result = await load({
-  connections: scenario === "refresh" ? 1 : 16,
+  connections: Number(process.argv[3] ?? 16),
   duration: 5,
   ...options,
 });

@@ -12,6 +12,7 @@ import { createClient } from "@libsql/client";
 import { decodeProtectedHeader, importJWK, jwtVerify } from "jose";
 import { createVerifier } from "tessera/verify";
 import { load, loop } from "./lib/measure.mjs";
+import { refreshChains } from "./lib/refresh-chains.mjs";
 import { rssMiB, startBareHono, startTessera } from "./lib/servers.mjs";
 
 const { values } = parseArgs({
@@ -46,36 +47,6 @@ async function freshSessions(url, n) {
     tokens.push(...batch);
   }
   return tokens;
-}
-
-/**
- * autocannon options where every connection refreshes its own session chain: a connection
- * takes a slot when it is set up and keeps the rotated token each response brings.
- * (autocannon clears a request's `context` after every loop, so the state lives here.)
- */
-function refreshChains(tokens) {
-  let nextSlot = 0;
-  const request = (slot) => ({
-    method: "POST",
-    path: "/oauth/token",
-    headers: { "Content-Type": "application/x-www-form-urlencoded" },
-    setupRequest: (req) => ({
-      ...req,
-      body: `grant_type=refresh_token&refresh_token=${tokens[slot]}`,
-    }),
-    onResponse: (status, body) => {
-      if (status === 200) tokens[slot] = JSON.parse(body).refresh_token;
-    },
-  });
-  return {
-    reset: () => {
-      nextSlot = 0;
-    },
-    options: {
-      requests: [request(0)],
-      setupClient: (client) => client.setRequests([request(nextSlot++)]),
-    },
-  };
 }
 
 function record(scenario, connections, result, baseline, baselineResult, ratio) {
