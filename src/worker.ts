@@ -21,10 +21,24 @@ const STARTUP_FAILURE_HEADERS = {
 };
 
 // One runtime per isolate: config parsed, keys imported and caches warm across requests.
-let runtime: { env: WorkerEnv; ready: Promise<Runtime> } | undefined;
+let runtime: { key: string; ready: Promise<Runtime> } | undefined;
+
+/**
+ * What identifies a configuration: the env's string values (variables and secrets). Keyed by
+ * value, not by object identity, so the runtime is reused even if the platform hands each
+ * request its own `env` object, and rebuilt if a variable changes.
+ */
+function configKey(env: WorkerEnv): string {
+  return JSON.stringify(
+    Object.entries(env)
+      .filter(([, value]) => typeof value === "string")
+      .sort(([a], [b]) => (a < b ? -1 : 1)),
+  );
+}
 
 function start(env: WorkerEnv): Promise<Runtime> {
-  if (runtime?.env === env) return runtime.ready;
+  const key = configKey(env);
+  if (runtime?.key === key) return runtime.ready;
   const ready = (async () => {
     const config = parseConfig(env);
     if (!config.secret) {
@@ -42,7 +56,7 @@ function start(env: WorkerEnv): Promise<Runtime> {
   ready.catch(() => {
     if (runtime?.ready === ready) runtime = undefined;
   });
-  runtime = { env, ready };
+  runtime = { key, ready };
   return ready;
 }
 
