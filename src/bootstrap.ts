@@ -9,6 +9,7 @@ import { maintainSigningKeys } from "./keys/maintain-signing-keys.ts";
 import { rotateSigningKeys } from "./keys/rotate-signing-keys.ts";
 import { createLogger, type Logger } from "./lib/logger.ts";
 import { createPasswordHasher, type PasswordHasher } from "./passwords/hasher.ts";
+import { pruneThrottles } from "./rate-limits/prune-throttles.ts";
 import { deriveKeys } from "./secrets/derive-keys.ts";
 
 /** What an entry file knows about its runtime. */
@@ -70,6 +71,12 @@ export async function bootstrap(input: BootstrapInput) {
         logger.info("signing_keys_maintained", { ...done });
       }
       return done;
+    },
+    /** Scheduled clean-up of stale rate-limit counters and sign-in delays. */
+    pruneThrottles: async () => {
+      const pruned = await pruneThrottles(db, clock.now());
+      if (pruned.rateLimits + pruned.loginThrottles > 0) logger.info("throttles_pruned", pruned);
+      return pruned;
     },
     /** Operator rotation (`keys rotate`): promotes `next` at once. */
     rotateKeys: async () => {

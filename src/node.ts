@@ -12,7 +12,7 @@ import { createLogger } from "./lib/logger.ts";
 import { loggableError } from "./lib/safe-error.ts";
 import { bufferedStdout, openNodeRuntime } from "./node-runtime.ts";
 
-/** How often the server runs key maintenance (the Workers cron runs every 15 minutes too). */
+/** How often the server runs maintenance (the Workers cron runs every 15 minutes too). */
 const KEY_MAINTENANCE_EVERY_MS = 15 * 60_000;
 
 async function main() {
@@ -21,7 +21,7 @@ async function main() {
   const { db, client, secret } = await openNodeRuntime(config);
   // Hash concurrency follows the libuv pool that runs crypto.scrypt.
   const poolSize = Number(process.env.UV_THREADPOOL_SIZE) || 4;
-  const { app, maintainKeys } = await bootstrap({
+  const { app, maintainKeys, pruneThrottles } = await bootstrap({
     config,
     db,
     secret,
@@ -30,10 +30,14 @@ async function main() {
     socketAddress: (c) => getConnInfo(c).remote.address,
   });
 
-  // Key maintenance, like the Workers cron trigger: retire expired keys, rotate when due.
+  // Maintenance, like the Workers cron trigger: retire expired keys, rotate when due, and
+  // drop stale rate-limit rows.
   const maintenance = setInterval(() => {
     maintainKeys().catch((error: unknown) =>
       logger.error("key_maintenance_failed", loggableError(error)),
+    );
+    pruneThrottles().catch((error: unknown) =>
+      logger.error("throttle_pruning_failed", loggableError(error)),
     );
   }, KEY_MAINTENANCE_EVERY_MS);
   maintenance.unref();

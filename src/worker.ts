@@ -78,9 +78,11 @@ export default {
     return app.fetch(request, env, ctx);
   },
 
-  /** Cron trigger: key maintenance (current/next in place, retire, rotate when due). */
+  /** Cron trigger: key maintenance (current/next in place, retire, rotate when due) and
+   * pruning of stale rate-limit rows. */
   async scheduled(_controller, env) {
-    const { maintainKeys } = await start(env);
+    const { maintainKeys, pruneThrottles } = await start(env);
     await maintainKeys();
+    await pruneThrottles();
   },
 } satisfies ExportedHandler<WorkerEnv>;

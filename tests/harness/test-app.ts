@@ -33,7 +33,7 @@ export async function testHarness(
     verify: counted(inner.verify),
     verifyDummy: counted(inner.verifyDummy),
   };
-  const { app, deps, rotateKeys, maintainKeys } = await bootstrap({
+  const { app, deps, rotateKeys, maintainKeys, pruneThrottles } = await bootstrap({
     config,
     db,
     secret: config.secret as string,
@@ -52,6 +52,7 @@ export async function testHarness(
     db,
     rotateKeys,
     maintainKeys,
+    pruneThrottles,
     registerClient: async (input) => {
       const { client, clientSecret } = await createClient(db, input, clock.now());
       return { clientId: client.clientId, clientSecret };

@@ -31,6 +31,8 @@ export type Harness = {
   rotateKeys(): Promise<{ current: string; previous: string; next: string }>;
   /** Scheduled key maintenance, as the cron trigger / Node timer runs it. */
   maintainKeys(): Promise<{ rotated?: { current: string }; retired: string[] }>;
+  /** Scheduled pruning of stale rate-limit counters and sign-in delays. */
+  pruneThrottles(): Promise<{ rateLimits: number; loginThrottles: number }>;
   /** Registers an OAuth client as `npm run clients -- create` does. */
   registerClient(input: NewClient): Promise<{ clientId: string; clientSecret?: string }>;
   /** How many scrypt derivations the app has run so far (hash, verify or dummy). */

@@ -164,4 +164,18 @@ export function abuseCases(createHarness: HarnessFactory) {
       await h.close();
     });
   });
+
+  describe("stale throttle rows", () => {
+    it("scheduled pruning drops counters and delays nobody is subject to any more", async () => {
+      const h = await createHarness({ RATE_LIMIT_AUTH: "100/1m" });
+      const { email } = await signup(h);
+      for (let i = 0; i < 3; i++) await attempt(h, email, "wrong password");
+      expect(await h.pruneThrottles()).toEqual({ rateLimits: 0, loginThrottles: 0 });
+      h.clock.advance(3 * 86_400_000);
+      expect(await h.pruneThrottles()).toEqual({ rateLimits: 1, loginThrottles: 1 });
+      // The account starts from zero failures again.
+      expect((await attempt(h, email, PASSWORD)).status).toBe(200);
+      await h.close();
+    });
+  });
 }
