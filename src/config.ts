@@ -42,10 +42,16 @@ const rate = (fallback: string) =>
         return z.NEVER;
       }
       const unit = match[3] as keyof typeof UNIT_SECONDS;
-      return {
-        limit: Number(match[1]),
-        windowMs: Number(match[2] || "1") * UNIT_SECONDS[unit] * 1000,
-      };
+      const windowS = Number(match[2] || "1") * UNIT_SECONDS[unit];
+      // Stale counters are pruned after a day, so a window is 1 s to 1 d.
+      if (windowS < 1 || windowS > 86400) {
+        ctx.addIssue({
+          code: "custom",
+          message: `expected a window from 1s to 1d, got "${value}"`,
+        });
+        return z.NEVER;
+      }
+      return { limit: Number(match[1]), windowMs: windowS * 1000 };
     });
 
 const httpUrl = () => z.url({ protocol: /^https?$/, error: "expected an http(s) URL" });

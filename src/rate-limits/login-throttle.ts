@@ -38,24 +38,33 @@ export const tooManyRequests = (
     headers: { "Retry-After": String(Math.max(1, Math.ceil(retryAfterS))) },
   });
 
-/** Throws 429 while the account is in its delay after failed sign-ins; no hashing happens. */
-export async function assertNotThrottled(db: Database, key: string, now: number): Promise<void> {
-  const [row] = await db.select().from(loginThrottles).where(eq(loginThrottles.key, key)).limit(1);
-  if (!row) return;
-  const until = row.lastFailureAt + throttleDelayMs(row.failures);
-  if (now < until)
-    throw tooManyRequests((until - now) / 1000, "Too many failed sign-ins; retry later");
-}
+// throttleDelayMs in SQL, over the stored row (the shift is capped: 2^10 s is past 15 min).
+const storedDelayMs = sql`CASE
+  WHEN ${loginThrottles.failures} < ${FREE_FAILURES} THEN 0
+  WHEN ${loginThrottles.failures} >= ${MAX_FAILURES} THEN ${DAY_MS}
+  ELSE MIN(${MAX_DELAY_MS}, 1000 * (1 << MIN(${loginThrottles.failures} - ${FREE_FAILURES}, 10)))
+END`;
 
-/** Counts one more consecutive failure (one atomic UPSERT). */
-export async function recordLoginFailure(db: Database, key: string, now: number): Promise<void> {
-  await db
+/**
+ * Claims one sign-in attempt for an account before any hashing, counting it as a failure
+ * until {@link clearLoginFailures} says otherwise. One atomic UPSERT: the count goes up only
+ * if the account is out of its delay, so a burst of parallel guesses cannot all slip past
+ * the check (each in-flight attempt is already counted). Throws 429 while in the delay.
+ */
+export async function claimLoginAttempt(db: Database, key: string, now: number): Promise<void> {
+  const claimed = await db
     .insert(loginThrottles)
     .values({ key, failures: 1, lastFailureAt: now })
     .onConflictDoUpdate({
       target: loginThrottles.key,
       set: { failures: sql`${loginThrottles.failures} + 1`, lastFailureAt: now },
-    });
+      setWhere: sql`${loginThrottles.lastFailureAt} + ${storedDelayMs} <= ${now}`,
+    })
+    .returning({ failures: loginThrottles.failures });
+  if (claimed.length > 0) return;
+  const [row] = await db.select().from(loginThrottles).where(eq(loginThrottles.key, key)).limit(1);
+  const until = row ? row.lastFailureAt + throttleDelayMs(row.failures) : now + 1000;
+  throw tooManyRequests((until - now) / 1000, "Too many failed sign-ins; retry later");
 }
 
 /** A success resets the count. */

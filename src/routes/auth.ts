@@ -10,9 +10,8 @@ import { commonErrors, errorResponse, TokenResponseSchema } from "../lib/schemas
 import { rateLimit } from "../middleware/rate-limit/index.ts";
 import { acceptNewPassword, normalizePassword } from "../passwords/policy.ts";
 import {
-  assertNotThrottled,
+  claimLoginAttempt,
   clearLoginFailures,
-  recordLoginFailure,
   throttleKey,
 } from "../rate-limits/login-throttle.ts";
 import { createSession } from "../sessions/create-session.ts";
@@ -144,20 +143,19 @@ export const authRoutes = createRouter()
     const { email, password, cookie = false } = c.req.valid("json");
     if (cookie) assertAllowedOrigin(c);
     const normalized = normalizePassword(password);
-    // Per-account delay after failures, keyed by email so unknown ones behave the same.
+    // Per-account delay after failures, keyed by email so unknown ones behave the same; the
+    // attempt counts as a failure from here until it succeeds.
     const throttle = await throttleKey(email);
-    await assertNotThrottled(db, throttle, clock.now());
+    await claimLoginAttempt(db, throttle, clock.now());
     const user = await findUserByEmail(db, email);
     if (!user) {
       // Same cost as a real verification, so timing does not reveal which emails exist.
       await hasher.verifyDummy(normalized);
-      await recordLoginFailure(db, throttle, clock.now());
       logger.info("login_failed", { request_id: c.var.requestId, reason: "unknown_email" });
       throw invalidCredentials();
     }
     const { valid, needsRehash } = await hasher.verify(normalized, user.passwordHash);
     if (!valid) {
-      await recordLoginFailure(db, throttle, clock.now());
       await recordEvent(c, { type: "login_failed", userId: user.id });
       logger.info("login_failed", { request_id: c.var.requestId, user_id: user.id });
       throw invalidCredentials();

@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { authenticateClient, invalidClient } from "../clients/authenticate-client.ts";
 import { ApiError } from "../errors.ts";
+import { recordEvent } from "../events/auth-events.ts";
 import { isJsonBody, oauthBody, rejectRepeatedJsonParams } from "../lib/oauth-request.ts";
 import { createRouter } from "../lib/router.ts";
 import { commonErrors, errorResponse } from "../lib/schemas.ts";
@@ -84,12 +85,13 @@ export const oauthRoutes = createRouter()
     // §2.1: confidential clients authenticate; public clients (first-party included) identify.
     const { client } = await authenticateClient(deps.db, c.req.header("Authorization"), params);
     const token = requireToken(params.token);
-    const sessionId = await revokeToken(deps, { token, clientId: client.clientId });
-    if (sessionId) {
+    const revoked = await revokeToken(deps, { token, clientId: client.clientId });
+    if (revoked) {
+      await recordEvent(c, { type: "session_revoked", ...revoked });
       deps.logger.info("token_revoked", {
         request_id: c.var.requestId,
         client_id: client.clientId,
-        session_id: sessionId,
+        session_id: revoked.sessionId,
       });
     }
     return c.body(null, 200, { "Cache-Control": "no-store" });

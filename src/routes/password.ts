@@ -7,9 +7,8 @@ import { rateLimit } from "../middleware/rate-limit/index.ts";
 import { requireAccessToken } from "../middleware/require-access-token/index.ts";
 import { acceptNewPassword, normalizePassword } from "../passwords/policy.ts";
 import {
-  assertNotThrottled,
+  claimLoginAttempt,
   clearLoginFailures,
-  recordLoginFailure,
   throttleKey,
 } from "../rate-limits/login-throttle.ts";
 import { revokeUserSessions } from "../sessions/revoke-sessions.ts";
@@ -49,14 +48,14 @@ export const passwordRoutes = createRouter().openapi(passwordRoute, async (c) =>
   if (!user) throw invalidBearerToken("The user no longer exists");
   // Wrong current passwords count like failed sign-ins: a stolen access token must not
   // become a way to guess the password.
-  const throttle = await throttleKey(user.email);
-  await assertNotThrottled(db, throttle, clock.now());
+  // The policy first: a weak new password is not a guess at the current one.
   const newPassword = acceptNewPassword(new_password, {
     email: user.email,
     minLength: config.passwordMinLength,
   });
+  const throttle = await throttleKey(user.email);
+  await claimLoginAttempt(db, throttle, clock.now());
   if (!(await hasher.verify(current, user.passwordHash)).valid) {
-    await recordLoginFailure(db, throttle, clock.now());
     throw new ApiError("invalid_grant", "The current password is incorrect");
   }
   await clearLoginFailures(db, throttle);

@@ -130,7 +130,7 @@ export const sessionRoutes = createRouter()
     }
     await recordEvent(c, { type: "logout", userId, sessionId: sid });
     logger.info("logout", { request_id: c.var.requestId, user_id: userId, scope });
-    // Cookie mode: the browser drops its refresh cookie too.
-    clearRefreshCookie(c);
+    // Cookie mode: when this session ends, the browser drops its refresh cookie too.
+    if (scope !== "others") clearRefreshCookie(c);
     return c.body(null, 204);
   });

@@ -49,52 +49,51 @@ export async function introspectToken(
   token: string,
 ): Promise<IntrospectionResponse> {
   const { config, clock } = deps;
-  if (token.split(".").length === 3 && token.startsWith("eyJ")) {
-    let claims: Awaited<ReturnType<typeof verifyAccessToken>>;
-    try {
-      claims = await verifyAccessToken(deps.keys, accessTokenSettings(config), token, clock.now(), {
-        audience: false,
-        requireSession: false,
-      });
-    } catch (error) {
-      if (error instanceof ApiError) return INACTIVE;
-      throw error;
-    }
-    if (claims.sid) {
-      const live = await liveSession(deps, claims.sid);
-      if (!live) return INACTIVE;
-    } else if (!(await findClient(deps.db, claims.client_id))) {
-      // A client-credentials token outlives nothing but its client.
-      return INACTIVE;
-    }
-    const response: IntrospectionResponse = {
-      active: true,
-      token_type: "Bearer",
-      client_id: claims.client_id,
-      sub: claims.sub,
-      exp: claims.exp,
-      iat: claims.iat,
-      iss: claims.iss,
-      aud: claims.aud,
-      jti: claims.jti,
-    };
-    if (claims.sid) response.sid = claims.sid;
-    if (claims.scope) response.scope = claims.scope;
-    return response;
-  }
-
+  // A refresh token is recognised by its MAC (a session id may well begin with "eyJ").
   const presented = await readRefreshToken(deps.refreshMacKey, token);
-  if (!presented) return INACTIVE;
-  const live = await liveSession(deps, presented.sessionId);
-  if (!live || live.session.generation !== presented.generation) return INACTIVE;
-  return {
+  if (presented) {
+    const live = await liveSession(deps, presented.sessionId);
+    if (!live || live.session.generation !== presented.generation) return INACTIVE;
+    return {
+      active: true,
+      token_type: "refresh_token",
+      client_id: live.session.clientId,
+      sub: live.session.userId,
+      sid: live.session.id,
+      iat: Math.floor(live.session.rotatedAt / 1000),
+      exp: Math.floor(live.endsAt / 1000),
+      iss: config.issuer,
+    };
+  }
+  let claims: Awaited<ReturnType<typeof verifyAccessToken>>;
+  try {
+    claims = await verifyAccessToken(deps.keys, accessTokenSettings(config), token, clock.now(), {
+      audience: false,
+      requireSession: false,
+    });
+  } catch (error) {
+    if (error instanceof ApiError) return INACTIVE;
+    throw error;
+  }
+  if (claims.sid) {
+    const live = await liveSession(deps, claims.sid);
+    if (!live) return INACTIVE;
+  } else if (!(await findClient(deps.db, claims.client_id))) {
+    // A client-credentials token outlives nothing but its client.
+    return INACTIVE;
+  }
+  const response: IntrospectionResponse = {
     active: true,
-    token_type: "refresh_token",
-    client_id: live.session.clientId,
-    sub: live.session.userId,
-    sid: live.session.id,
-    iat: Math.floor(live.session.rotatedAt / 1000),
-    exp: Math.floor(live.endsAt / 1000),
-    iss: config.issuer,
+    token_type: "Bearer",
+    client_id: claims.client_id,
+    sub: claims.sub,
+    exp: claims.exp,
+    iat: claims.iat,
+    iss: claims.iss,
+    aud: claims.aud,
+    jti: claims.jti,
   };
+  if (claims.sid) response.sid = claims.sid;
+  if (claims.scope) response.scope = claims.scope;
+  return response;
 }

@@ -9,14 +9,14 @@ import { readRefreshToken } from "./refresh-token.ts";
 /**
  * Revokes what a token stands for (RFC 7009 §2.1): a refresh token ends its session; so does
  * an access token (its `sid`), since revoking only a stateless JWT would change nothing.
- * Only the client the token was issued to can revoke it. Returns the revoked session id;
+ * Only the client the token was issued to can revoke it. Returns the revoked session;
  * unknown, foreign, expired or already revoked tokens revoke nothing (the caller still
  * answers 200, §2.2).
  */
 export async function revokeToken(
   deps: AppDeps,
   input: { token: string; clientId: string },
-): Promise<string | undefined> {
+): Promise<{ sessionId: string; userId: string } | undefined> {
   const now = deps.clock.now();
   let sessionId: string | undefined;
   const refresh = await readRefreshToken(deps.refreshMacKey, input.token);
@@ -40,11 +40,11 @@ export async function revokeToken(
   }
   if (!sessionId) return undefined;
   const [session] = await deps.db
-    .select({ clientId: sessions.clientId })
+    .select({ clientId: sessions.clientId, userId: sessions.userId })
     .from(sessions)
     .where(eq(sessions.id, sessionId))
     .limit(1);
   if (!session || session.clientId !== input.clientId) return undefined;
   const revoked = await revokeSession(deps.db, { sessionId, reason: "token_revoked", now });
-  return revoked ? sessionId : undefined;
+  return revoked ? { sessionId, userId: session.userId } : undefined;
 }

@@ -55,6 +55,9 @@ describe("configuration", () => {
     ["RATE_LIMITS", "maybe"],
     ["LOG_LEVEL", "loud"],
     ["SCRYPT_LN", "15"],
+    ["RATE_LIMIT_AUTH", "60/0m"],
+    ["RATE_LIMIT_TOKEN", "100/7d"],
+    ["RATE_LIMIT_AUTH", "0/1m"],
     ["SCRYPT_LN", "9"],
   ];
   for (const [variable, value] of bad) {

@@ -123,6 +123,17 @@ export function abuseCases(createHarness: HarnessFactory) {
       await h.close();
     });
 
+    it("a burst of parallel guesses cannot slip past the delay: each in-flight attempt counts", async () => {
+      const h = await createHarness({ RATE_LIMITS: "off" });
+      const { email } = await signup(h);
+      const statuses = (
+        await Promise.all(Array.from({ length: 12 }, () => attempt(h, email, "wrong password")))
+      ).map((r) => r.status);
+      expect(statuses.filter((s) => s === 400)).toHaveLength(5);
+      expect(statuses.filter((s) => s === 429)).toHaveLength(7);
+      await h.close();
+    });
+
     it("delays grow with each failure and never become a permanent lock", async () => {
       const h = await createHarness({ RATE_LIMITS: "off" });
       const { email } = await signup(h);
