@@ -15,11 +15,13 @@ import {
   throttleKey,
 } from "../rate-limits/login-throttle.ts";
 import { createSession } from "../sessions/create-session.ts";
+import { revokeSession } from "../sessions/revoke-sessions.ts";
 import { sessionPolicy } from "../sessions/session-policy.ts";
 import { FIRST_PARTY_CLIENT_ID } from "../tokens/access-token.ts";
 import { issueTokens } from "../tokens/issue-tokens.ts";
 import {
   findUserByEmail,
+  findUserById,
   insertUser,
   type User,
   updatePasswordHash,
@@ -95,7 +97,7 @@ const loginRoute = createRoute({
  * Starts a first-party session for `user` and builds the token response; in cookie mode
  * the refresh token goes into the `__Host-` cookie instead of the JSON.
  */
-async function startSession(c: Context<AppEnv>, user: User, cookie: boolean) {
+async function startSession(c: Context<AppEnv>, user: User, cookie: boolean, verifiedHash: string) {
   const { db, config, clock } = c.var.deps;
   const policy = sessionPolicy(config);
   const now = clock.now();
@@ -106,6 +108,13 @@ async function startSession(c: Context<AppEnv>, user: User, cookie: boolean) {
     ip: clientIp(c),
     now,
   });
+  // A password change that landed while this sign-in was hashing revoked every session but
+  // its own, possibly before this one existed. Checked after the insert, so either the
+  // change's revocation saw this session or this check sees the new hash.
+  if ((await findUserById(db, user.id))?.passwordHash !== verifiedHash) {
+    await revokeSession(db, { sessionId: session.id, reason: "password_changed", now });
+    throw invalidCredentials();
+  }
   const tokens = await issueTokens(
     c.var.deps,
     policy,
@@ -133,7 +142,7 @@ export const authRoutes = createRouter()
     const user = await insertUser(db, { email, passwordHash, now: clock.now() });
     // A concurrent signup with the same email won the unique index.
     if (!user) throw new ApiError("user_exists", "An account with this email already exists");
-    const { session, body } = await startSession(c, user, cookie);
+    const { session, body } = await startSession(c, user, cookie, passwordHash);
     await recordEvent(c, { type: "signup", userId: user.id, sessionId: session.id });
     c.var.deps.logger.info("signup", { request_id: c.var.requestId, user_id: user.id });
     return c.json(body as z.infer<typeof TokenResponseSchema>, 201, noStore);
@@ -161,11 +170,17 @@ export const authRoutes = createRouter()
       throw invalidCredentials();
     }
     await clearLoginFailures(db, throttle);
+    let verifiedHash = user.passwordHash;
     if (needsRehash) {
       const passwordHash = await hasher.hash(normalized);
-      await updatePasswordHash(db, { userId: user.id, passwordHash, now: clock.now() });
+      const replacing = user.passwordHash;
+      if (
+        await updatePasswordHash(db, { userId: user.id, passwordHash, now: clock.now(), replacing })
+      ) {
+        verifiedHash = passwordHash;
+      }
     }
-    const { session, body } = await startSession(c, user, cookie);
+    const { session, body } = await startSession(c, user, cookie, verifiedHash);
     await recordEvent(c, { type: "login_succeeded", userId: user.id, sessionId: session.id });
     logger.info("login", { request_id: c.var.requestId, user_id: user.id });
     return c.json(body as z.infer<typeof TokenResponseSchema>, 200, noStore);

@@ -1,4 +1,4 @@
-import { eq, sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { prepared } from "../db/prepared.ts";
 import { users } from "../db/schema.ts";
 import type { Database } from "../db/types.ts";
@@ -57,13 +57,24 @@ export async function insertUser(
   return user;
 }
 
-/** Stores a new password hash (rehash on login, password change). */
+/**
+ * Stores a new password hash (password change; rehash on login). With `replacing`, only if
+ * the stored hash is still that one — a rehash must never write an old password back over
+ * a change made meanwhile. Returns whether it wrote.
+ */
 export async function updatePasswordHash(
   db: Database,
-  input: { userId: string; passwordHash: string; now: number },
-): Promise<void> {
-  await db
+  input: { userId: string; passwordHash: string; now: number; replacing?: string },
+): Promise<boolean> {
+  const rows = await db
     .update(users)
     .set({ passwordHash: input.passwordHash, updatedAt: input.now })
-    .where(eq(users.id, input.userId));
+    .where(
+      and(
+        eq(users.id, input.userId),
+        input.replacing === undefined ? undefined : eq(users.passwordHash, input.replacing),
+      ),
+    )
+    .returning({ id: users.id });
+  return rows.length > 0;
 }

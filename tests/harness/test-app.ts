@@ -28,9 +28,20 @@ export async function testHarness(
       derivations++;
       return fn(...args);
     };
+  // A test can hold the next verification until it releases it, to interleave requests.
+  let held: { gate: Promise<void>; reached: () => void } | undefined;
   const hasher: PasswordHasher = {
     hash: counted(inner.hash),
-    verify: counted(inner.verify),
+    verify: counted(async (password: string, phc: string) => {
+      const result = await inner.verify(password, phc);
+      const hold = held;
+      held = undefined;
+      if (hold) {
+        hold.reached();
+        await hold.gate;
+      }
+      return result;
+    }),
     verifyDummy: counted(inner.verifyDummy),
   };
   const { app, deps, rotateKeys, maintainKeys, pruneThrottles } = await bootstrap({
@@ -49,6 +60,18 @@ export async function testHarness(
     logs,
     signingKey: () => deps.keys.signingKey(),
     hashCount: () => derivations,
+    holdNextVerify: () => {
+      let release = () => {};
+      let reached = () => {};
+      const gate = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      const arrived = new Promise<void>((resolve) => {
+        reached = resolve;
+      });
+      held = { gate, reached };
+      return { reached: arrived, release };
+    },
     db,
     rotateKeys,
     maintainKeys,

@@ -35,6 +35,8 @@ export type Harness = {
   pruneThrottles(): Promise<{ rateLimits: number; loginThrottles: number }>;
   /** Registers an OAuth client as `npm run clients -- create` does. */
   registerClient(input: NewClient): Promise<{ clientId: string; clientSecret?: string }>;
+  /** Holds the next password verification (after hashing): `reached` resolves when it is held, `release` lets it go on. */
+  holdNextVerify(): { reached: Promise<void>; release: () => void };
   /** How many scrypt derivations the app has run so far (hash, verify or dummy). */
   hashCount(): number;
   /** Log lines written while the harness ran (JSON strings). */

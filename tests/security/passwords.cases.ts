@@ -102,6 +102,34 @@ export function passwordCases(createHarness: HarnessFactory) {
       await h.close();
     });
 
+    it("a sign-in still hashing when the password changes gets no session", async () => {
+      const h = await createHarness();
+      const { email, tokens } = await signup(h);
+      const hold = h.holdNextVerify();
+      // The attacker's sign-in with the old password has verified it and is held there...
+      const racing = h.request("/v1/login", json({ email, password: PASSWORD }));
+      await hold.reached;
+      // ...while the owner changes the password, revoking every other session.
+      const change = await h.request(
+        "/v1/password",
+        bearer(
+          tokens.access_token,
+          json({ current_password: PASSWORD, new_password: "a brand new passphrase" }),
+        ),
+      );
+      expect(change.status).toBe(204);
+      hold.release();
+      const res = await racing;
+      expect(await errorOf(res)).toMatchObject({ status: 400, error: "invalid_grant" });
+      const { sessions } = (await (
+        await h.request("/v1/sessions", bearer(tokens.access_token))
+      ).json()) as {
+        sessions: unknown[];
+      };
+      expect(sessions).toHaveLength(1);
+      await h.close();
+    });
+
     it("refuses a wrong current password, a weak new one, and anonymous callers", async () => {
       const h = await createHarness();
       const { tokens } = await signup(h);
