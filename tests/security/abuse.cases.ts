@@ -95,6 +95,24 @@ export function abuseCases(createHarness: HarnessFactory) {
       await proxied.close();
     });
 
+    it("counts an IPv6 client by its /64, so rotating addresses does not escape the limit", async () => {
+      const h = await createHarness({ RATE_LIMIT_AUTH: "3/1m", TRUST_PROXY: "X-Real-IP" });
+      h.clock.set(Math.floor(h.clock.now() / MINUTE) * MINUTE);
+      const statuses = [];
+      for (let i = 1; i <= 4; i++) {
+        const res = await attempt(h, uniqueEmail(), "wrong password", {
+          "X-Real-IP": `2001:db8:1:2::${i.toString(16)}`,
+        });
+        statuses.push(res.status);
+      }
+      expect(statuses).toEqual([400, 400, 400, 429]);
+      const otherNetwork = await attempt(h, uniqueEmail(), "wrong password", {
+        "X-Real-IP": "2001:db8:1:3::1",
+      });
+      expect(otherNetwork.status).toBe(400);
+      await h.close();
+    });
+
     it("RATE_LIMITS=off turns the IP limits off", async () => {
       const h = await createHarness({ RATE_LIMITS: "off", RATE_LIMIT_AUTH: "1/1m" });
       for (let i = 0; i < 3; i++)
