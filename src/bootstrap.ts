@@ -3,6 +3,7 @@ import { type Clock, systemClock } from "./clock.ts";
 import type { Config } from "./config.ts";
 import type { Database } from "./db/types.ts";
 import type { AppDeps } from "./deps.ts";
+import { pruneEvents } from "./events/auth-events.ts";
 import { ensureSigningKeys } from "./keys/ensure-signing-keys.ts";
 import { createKeyStore } from "./keys/key-store.ts";
 import { maintainSigningKeys } from "./keys/maintain-signing-keys.ts";
@@ -72,10 +73,19 @@ export async function bootstrap(input: BootstrapInput) {
       }
       return done;
     },
-    /** Scheduled clean-up of stale rate-limit counters and sign-in delays. */
-    pruneThrottles: async () => {
-      const pruned = await pruneThrottles(db, clock.now());
-      if (pruned.rateLimits + pruned.loginThrottles > 0) logger.info("throttles_pruned", pruned);
+    /**
+     * Scheduled clean-up: stale rate-limit counters and sign-in delays, and auth events past
+     * `AUTH_EVENTS_RETENTION`.
+     */
+    pruneStale: async () => {
+      const now = clock.now();
+      const pruned = {
+        ...(await pruneThrottles(db, now)),
+        authEvents: await pruneEvents(db, now - config.authEventsRetention * 1000),
+      };
+      if (pruned.rateLimits + pruned.loginThrottles + pruned.authEvents > 0) {
+        logger.info("pruned", pruned);
+      }
       return pruned;
     },
     /** Operator rotation (`keys rotate`): promotes `next` at once. */

@@ -99,6 +99,7 @@ const EnvSchema = z.object({
   RATE_LIMITS: z.enum(["on", "off"]).default("on"),
   RATE_LIMIT_AUTH: rate("60/1m"),
   RATE_LIMIT_TOKEN: rate("600/1m"),
+  AUTH_EVENTS_RETENTION: duration("90d").pipe(z.number().min(86400, "expected at least 1d")),
   PASSWORD_MIN_LENGTH: z.coerce
     .number()
     .int()
@@ -132,6 +133,8 @@ export type Config = Readonly<{
   /** Per client IP: `/oauth/*`. */
   tokenRateLimit: { limit: number; windowMs: number };
   passwordMinLength: number;
+  /** How long `auth_events` rows are kept, in seconds. */
+  authEventsRetention: number;
   trustProxy: string | undefined;
   production: boolean;
 }>;
@@ -187,6 +190,7 @@ export function parseConfig(env: Readonly<Record<string, unknown>>): Config {
     authRateLimit: e.RATE_LIMIT_AUTH,
     tokenRateLimit: e.RATE_LIMIT_TOKEN,
     passwordMinLength: e.PASSWORD_MIN_LENGTH,
+    authEventsRetention: e.AUTH_EVENTS_RETENTION,
     trustProxy: e.TRUST_PROXY,
     production: e.NODE_ENV === "production",
   });

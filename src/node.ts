@@ -21,7 +21,7 @@ async function main() {
   const { db, client, secret } = await openNodeRuntime(config);
   // Hash concurrency follows the libuv pool that runs crypto.scrypt.
   const poolSize = Number(process.env.UV_THREADPOOL_SIZE) || 4;
-  const { app, maintainKeys, pruneThrottles } = await bootstrap({
+  const { app, maintainKeys, pruneStale } = await bootstrap({
     config,
     db,
     secret,
@@ -31,14 +31,12 @@ async function main() {
   });
 
   // Maintenance, like the Workers cron trigger: retire expired keys, rotate when due, and
-  // drop stale rate-limit rows.
+  // drop stale rate-limit rows and old auth events.
   const maintenance = setInterval(() => {
     maintainKeys().catch((error: unknown) =>
       logger.error("key_maintenance_failed", loggableError(error)),
     );
-    pruneThrottles().catch((error: unknown) =>
-      logger.error("throttle_pruning_failed", loggableError(error)),
-    );
+    pruneStale().catch((error: unknown) => logger.error("pruning_failed", loggableError(error)));
   }, KEY_MAINTENANCE_EVERY_MS);
   maintenance.unref();
 

@@ -79,10 +79,10 @@ export default {
   },
 
   /** Cron trigger: key maintenance (current/next in place, retire, rotate when due) and
-   * pruning of stale rate-limit rows. */
+   * pruning of stale rate-limit rows and old auth events. */
   async scheduled(_controller, env) {
-    const { maintainKeys, pruneThrottles } = await start(env);
+    const { maintainKeys, pruneStale } = await start(env);
     await maintainKeys();
-    await pruneThrottles();
+    await pruneStale();
   },
 } satisfies ExportedHandler<WorkerEnv>;

@@ -1,4 +1,4 @@
-import { and, desc, eq, sql } from "drizzle-orm";
+import { and, desc, eq, lt, sql } from "drizzle-orm";
 import type { Context } from "hono";
 import type { AppEnv } from "../app-env.ts";
 import { authEvents } from "../db/schema.ts";
@@ -88,4 +88,13 @@ export async function listEvents(
     ip: e.ip,
     user_agent: e.userAgent,
   }));
+}
+
+/** Deletes events older than the retention (`AUTH_EVENTS_RETENTION`); returns how many. */
+export async function pruneEvents(db: Database, olderThan: number): Promise<number> {
+  const rows = await db
+    .delete(authEvents)
+    .where(lt(authEvents.createdAt, olderThan))
+    .returning({ id: authEvents.id });
+  return rows.length;
 }

@@ -44,7 +44,7 @@ export async function testHarness(
     }),
     verifyDummy: counted(inner.verifyDummy),
   };
-  const { app, deps, rotateKeys, maintainKeys, pruneThrottles } = await bootstrap({
+  const { app, deps, rotateKeys, maintainKeys, pruneStale } = await bootstrap({
     config,
     db,
     secret: config.secret as string,
@@ -75,7 +75,7 @@ export async function testHarness(
     db,
     rotateKeys,
     maintainKeys,
-    pruneThrottles,
+    pruneStale,
     registerClient: async (input) => {
       const { client, clientSecret } = await createClient(db, input, clock.now());
       return { clientId: client.clientId, clientSecret };

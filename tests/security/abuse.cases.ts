@@ -199,11 +199,21 @@ export function abuseCases(createHarness: HarnessFactory) {
       const h = await createHarness({ RATE_LIMIT_AUTH: "100/1m" });
       const { email } = await signup(h);
       for (let i = 0; i < 3; i++) await attempt(h, email, "wrong password");
-      expect(await h.pruneThrottles()).toEqual({ rateLimits: 0, loginThrottles: 0 });
+      expect(await h.pruneStale()).toEqual({ rateLimits: 0, loginThrottles: 0, authEvents: 0 });
       h.clock.advance(3 * 86_400_000);
-      expect(await h.pruneThrottles()).toEqual({ rateLimits: 1, loginThrottles: 1 });
+      expect(await h.pruneStale()).toEqual({ rateLimits: 1, loginThrottles: 1, authEvents: 0 });
       // The account starts from zero failures again.
       expect((await attempt(h, email, PASSWORD)).status).toBe(200);
+      await h.close();
+    });
+
+    it("auth events are kept for AUTH_EVENTS_RETENTION, then pruned", async () => {
+      const h = await createHarness({ AUTH_EVENTS_RETENTION: "7d" });
+      await signup(h); // one signup event
+      h.clock.advance(6 * 86_400_000);
+      expect((await h.pruneStale()).authEvents).toBe(0);
+      h.clock.advance(2 * 86_400_000);
+      expect((await h.pruneStale()).authEvents).toBe(1);
       await h.close();
     });
   });
