@@ -84,3 +84,12 @@ export const invalidBearerToken = (description = "The access token is invalid or
 /** RFC 6749 §5.2 `invalid_grant`, the one answer for every bad refresh token. */
 export const invalidRefreshToken = () =>
   new ApiError("invalid_grant", "The refresh token is invalid, expired or revoked");
+
+/** 429 `too_many_requests` with `Retry-After` in whole seconds. */
+export const tooManyRequests = (
+  retryAfterS: number,
+  description = "Too many attempts; retry later",
+) =>
+  new ApiError("too_many_requests", description, {
+    headers: { "Retry-After": String(Math.max(1, Math.ceil(retryAfterS))) },
+  });

@@ -1,5 +1,5 @@
-import { base64url } from "jose";
 import type { clients } from "../db/schema.ts";
+import { sha256Base64url } from "../lib/sha256.ts";
 import { FIRST_PARTY_CLIENT_ID } from "../tokens/access-token.ts";
 
 /** Grant types a client may be registered for. */
@@ -64,7 +64,4 @@ export function clientFromRow(row: typeof clients.$inferSelect): Client {
 }
 
 /** base64url(SHA-256(secret)): what is stored for a confidential client's secret. */
-export async function hashClientSecret(secret: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(secret));
-  return base64url.encode(new Uint8Array(digest));
-}
+export const hashClientSecret = (secret: string): Promise<string> => sha256Base64url(secret);

@@ -7,14 +7,16 @@ import { clientIp } from "../lib/client-ip.ts";
 import { randomId } from "../lib/random-id.ts";
 
 /** What a user can see happened to their account. */
-export type AuthEventType =
-  | "signup"
-  | "login_succeeded"
-  | "login_failed"
-  | "refresh_token_reuse"
-  | "logout"
-  | "password_changed"
-  | "session_revoked";
+export const AUTH_EVENT_TYPES = [
+  "signup",
+  "login_succeeded",
+  "login_failed",
+  "refresh_token_reuse",
+  "logout",
+  "password_changed",
+  "session_revoked",
+] as const;
+export type AuthEventType = (typeof AUTH_EVENT_TYPES)[number];
 
 /** One item of `GET /v1/events`. */
 export type AuthEventView = {

@@ -1,8 +1,9 @@
 import { inArray } from "drizzle-orm";
-import { base64url, compactDecrypt, importJWK, type JWK } from "jose";
+import { compactDecrypt, importJWK, type JWK } from "jose";
 import type { Clock } from "../clock.ts";
 import { signingKeys } from "../db/schema.ts";
 import type { Database } from "../db/types.ts";
+import { sha256Base64url } from "../lib/sha256.ts";
 
 /** The key that signs access tokens now. */
 export type SigningKey = { kid: string; alg: string; privateKey: CryptoKey };
@@ -36,11 +37,6 @@ type Snapshot = {
 };
 
 const PUBLISHED = ["next", "current", "previous"] as const;
-
-async function sha256Base64url(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return base64url.encode(new Uint8Array(digest));
-}
 
 /** Creates the key store over `signing_keys`. Keys are imported once per snapshot. */
 export function createKeyStore(options: {

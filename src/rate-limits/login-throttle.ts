@@ -1,8 +1,8 @@
 import { eq, sql } from "drizzle-orm";
-import { base64url } from "jose";
 import { loginThrottles } from "../db/schema.ts";
 import type { Database } from "../db/types.ts";
-import { ApiError } from "../errors.ts";
+import { tooManyRequests } from "../errors.ts";
+import { sha256Base64url } from "../lib/sha256.ts";
 
 /** Failures allowed before any delay. */
 export const FREE_FAILURES = 5;
@@ -24,19 +24,7 @@ export function throttleDelayMs(failures: number): number {
 }
 
 /** Throttle key of an account: SHA-256 of the normalised email (unknown emails alike). */
-export async function throttleKey(email: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(email));
-  return base64url.encode(new Uint8Array(digest));
-}
-
-/** 429 `too_many_requests` with `Retry-After` in whole seconds. */
-export const tooManyRequests = (
-  retryAfterS: number,
-  description = "Too many attempts; retry later",
-) =>
-  new ApiError("too_many_requests", description, {
-    headers: { "Retry-After": String(Math.max(1, Math.ceil(retryAfterS))) },
-  });
+export const throttleKey = (email: string): Promise<string> => sha256Base64url(email);
 
 // throttleDelayMs in SQL, over the stored row (the shift is capped: 2^10 s is past 15 min).
 const storedDelayMs = sql`CASE

@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { listEvents } from "../events/auth-events.ts";
+import { AUTH_EVENT_TYPES, listEvents } from "../events/auth-events.ts";
 import { createRouter } from "../lib/router.ts";
 import { bearerErrors } from "../lib/schemas.ts";
 import { requireAccessToken } from "../middleware/require-access-token/index.ts";
@@ -7,15 +7,7 @@ import { requireAccessToken } from "../middleware/require-access-token/index.ts"
 const EventSchema = z
   .object({
     id: z.string(),
-    type: z.enum([
-      "signup",
-      "login_succeeded",
-      "login_failed",
-      "refresh_token_reuse",
-      "logout",
-      "password_changed",
-      "session_revoked",
-    ]),
+    type: z.enum(AUTH_EVENT_TYPES),
     created_at: z.string().openapi({ format: "date-time" }),
     session_id: z.string().nullable(),
     ip: z.string().nullable(),

@@ -1,8 +1,7 @@
-import { eq } from "drizzle-orm";
 import { findClient } from "../clients/client-store.ts";
-import { sessions } from "../db/schema.ts";
 import type { AppDeps } from "../deps.ts";
 import { ApiError } from "../errors.ts";
+import { findSession } from "../sessions/find-session.ts";
 import { isSessionLive, sessionEndsAt, sessionPolicy } from "../sessions/session-policy.ts";
 import { accessTokenSettings, verifyAccessToken } from "./access-token.ts";
 import { readRefreshToken } from "./refresh-token.ts";
@@ -27,11 +26,7 @@ export type IntrospectionResponse =
 const INACTIVE = { active: false } as const;
 
 async function liveSession(deps: AppDeps, sessionId: string) {
-  const [session] = await deps.db
-    .select()
-    .from(sessions)
-    .where(eq(sessions.id, sessionId))
-    .limit(1);
+  const session = await findSession(deps.db, sessionId);
   const policy = sessionPolicy(deps.config);
   return session && isSessionLive(policy, session, deps.clock.now())
     ? { session, endsAt: sessionEndsAt(policy, session) }

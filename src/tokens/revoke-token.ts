@@ -1,7 +1,6 @@
-import { eq } from "drizzle-orm";
-import { sessions } from "../db/schema.ts";
 import type { AppDeps } from "../deps.ts";
 import { ApiError } from "../errors.ts";
+import { findSession } from "../sessions/find-session.ts";
 import { revokeSession } from "../sessions/revoke-sessions.ts";
 import { accessTokenSettings, verifyAccessToken } from "./access-token.ts";
 import { readRefreshToken } from "./refresh-token.ts";
@@ -39,11 +38,7 @@ export async function revokeToken(
     }
   }
   if (!sessionId) return undefined;
-  const [session] = await deps.db
-    .select({ clientId: sessions.clientId, userId: sessions.userId })
-    .from(sessions)
-    .where(eq(sessions.id, sessionId))
-    .limit(1);
+  const session = await findSession(deps.db, sessionId);
   if (!session || session.clientId !== input.clientId) return undefined;
   const revoked = await revokeSession(deps.db, { sessionId, reason: "token_revoked", now });
   return revoked ? { sessionId, userId: session.userId } : undefined;

@@ -4,6 +4,7 @@ import { sessions } from "../db/schema.ts";
 import type { Database } from "../db/types.ts";
 import { invalidRefreshToken } from "../errors.ts";
 import type { Logger } from "../lib/logger.ts";
+import { findSession } from "../sessions/find-session.ts";
 import { revokeSession } from "../sessions/revoke-sessions.ts";
 import {
   isSessionLive,
@@ -96,7 +97,7 @@ export async function rotateRefreshToken(
     };
   }
 
-  const [session] = await db.select().from(sessions).where(eq(sessions.id, sessionId)).limit(1);
+  const session = await findSession(db, sessionId);
   if (!session || !isSessionLive(policy, session, now)) throw invalidRefreshToken();
   // Bound to its client: another client's token is refused, but it is not replay.
   if (input.clientId !== session.clientId) {

@@ -34,6 +34,10 @@ export type TokenBody = {
   user?: { id: string; email: string; created_at: string };
 };
 
+/** `client_secret_basic` credentials (RFC 6749 §2.3.1: form-encoded, then Basic). */
+export const basic = (id: string, secret: string) =>
+  `Basic ${btoa(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`)}`;
+
 /** Signs up a new user and returns the token response. */
 export async function signup(h: Harness, email = uniqueEmail(), password = PASSWORD) {
   const res = await h.request("/v1/signup", json({ email, password }));

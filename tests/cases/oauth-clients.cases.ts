@@ -1,10 +1,7 @@
 import { decodeJwt } from "jose";
 import { describe, expect, it } from "vitest";
 import type { Harness, HarnessFactory } from "../harness/types.ts";
-import { errorOf, form, json, refresh, signup, verifyWithJwks } from "./helpers.ts";
-
-const basic = (id: string, secret: string) =>
-  `Basic ${btoa(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`)}`;
+import { basic, errorOf, form, json, refresh, signup, verifyWithJwks } from "./helpers.ts";
 
 const withBasic = (init: RequestInit, id: string, secret: string): RequestInit => ({
   ...init,

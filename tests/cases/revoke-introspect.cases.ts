@@ -1,9 +1,17 @@
 import { decodeJwt, generateKeyPair, SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
 import type { Harness, HarnessFactory } from "../harness/types.ts";
-import { bearer, errorOf, form, json, login, refresh, signup, type TokenBody } from "./helpers.ts";
-
-const basic = (id: string, secret: string) => `Basic ${btoa(`${id}:${secret}`)}`;
+import {
+  basic,
+  bearer,
+  errorOf,
+  form,
+  json,
+  login,
+  refresh,
+  signup,
+  type TokenBody,
+} from "./helpers.ts";
 
 async function resourceServer(h: Harness) {
   const c = await h.registerClient({ name: "api", grantTypes: ["client_credentials"] });

@@ -1,24 +1,15 @@
 import { decodeJwt } from "jose";
 import { describe, expect, it } from "vitest";
+import type { SessionView } from "../../src/sessions/list-sessions.ts";
 import type { HarnessFactory } from "../harness/types.ts";
 import { bearer, errorOf, json, login, refresh, signup, type TokenBody } from "./helpers.ts";
-
-type SessionItem = {
-  id: string;
-  current: boolean;
-  created_at: string;
-  last_used_at: string;
-  expires_at: string;
-  user_agent: string | null;
-  ip: string | null;
-};
 
 /** Sessions list, revocation and logout scopes. */
 export function sessionCases(createHarness: HarnessFactory) {
   const listSessions = async (h: Awaited<ReturnType<HarnessFactory>>, token: string) => {
     const res = await h.request("/v1/sessions", bearer(token));
     expect(res.status).toBe(200);
-    return ((await res.json()) as { sessions: SessionItem[] }).sessions;
+    return ((await res.json()) as { sessions: SessionView[] }).sessions;
   };
 
   describe("sessions and logout", () => {

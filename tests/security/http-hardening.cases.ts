@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import {
+  basic,
   bearer,
   errorOf,
   form,
@@ -18,8 +19,6 @@ const LIMIT = 64 * 1024;
 
 const FORM = "application/x-www-form-urlencoded";
 const JSON_TYPE = "application/json";
-
-const basic = (id: string, secret: string) => `Basic ${btoa(`${id}:${secret}`)}`;
 
 /** A body of exactly `size` bytes of the given content type (JSON or form). */
 function bodyOfSize(type: string, size: number): string {

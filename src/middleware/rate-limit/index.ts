@@ -1,8 +1,8 @@
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../../app-env.ts";
+import { tooManyRequests } from "../../errors.ts";
 import { clientIp } from "../../lib/client-ip.ts";
 import { hitRateLimit } from "../../rate-limits/hit-rate-limit.ts";
-import { tooManyRequests } from "../../rate-limits/login-throttle.ts";
 import { rateLimitSubject } from "../../rate-limits/rate-limit-subject.ts";
 
 /** `auth`: signup, login, password change; `token`: the `/oauth/*` endpoints. */
