@@ -16,8 +16,6 @@ import { mintRefreshToken, readRefreshToken } from "./refresh-token.ts";
 /** The session a refresh token now belongs to, and the refresh token to hand back. */
 export type RotatedSession = SessionState & {
   refreshToken: string;
-  /** `rotated`: this call advanced the generation; `converged`: a concurrent call did. */
-  outcome: "rotated" | "converged";
 };
 
 /**
@@ -93,7 +91,6 @@ export async function rotateRefreshToken(
       ...next,
       lastUsedAt: now,
       refreshToken: await mintRefreshToken(macKey, next),
-      outcome: "rotated",
     };
   }
 
@@ -117,7 +114,6 @@ export async function rotateRefreshToken(
       lastUsedAt: session.lastUsedAt,
       expiresAt: session.expiresAt,
       refreshToken: await mintRefreshToken(macKey, next),
-      outcome: "converged",
     };
   }
   if (session.generation > generation) {
