@@ -1,6 +1,5 @@
+import { ACCESS_TOKEN_ALGORITHMS, type AccessTokenAlgorithm } from "@tessera/verify";
 import * as z from "zod";
-
-import { ACCESS_TOKEN_ALGORITHMS, type AccessTokenAlgorithm } from "./verify/lib/algorithms.ts";
 
 /** Signing algorithms Tessera can issue access tokens with (the one allow-list). */
 export const SIGNING_ALGS = ACCESS_TOKEN_ALGORITHMS;

@@ -1,10 +1,6 @@
+import { createVerifier, TesseraVerifyError, type VerifierOptions } from "@tessera/verify";
 import { decodeProtectedHeader } from "jose";
 import { describe, expect, it } from "vitest";
-import {
-  createVerifier,
-  TesseraVerifyError,
-  type VerifierOptions,
-} from "../../src/verify/index.ts";
 import type { Harness, HarnessFactory } from "../harness/types.ts";
 import { bearer, login, signup } from "./helpers.ts";
 

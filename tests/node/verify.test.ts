@@ -4,6 +4,15 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { serve } from "@hono/node-server";
+import {
+  createVerifier,
+  type FetchLike,
+  requireScope,
+  type TesseraEnv,
+  TesseraVerifyError,
+  tesseraAuth,
+  type VerifierOptions,
+} from "@tessera/verify";
 import { Hono } from "hono";
 import {
   base64url,
@@ -14,21 +23,12 @@ import {
   SignJWT,
 } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { metadataUrls } from "../../packages/verify/src/lib/discovery.ts";
 import { bootstrap } from "../../src/bootstrap.ts";
 import { parseConfig } from "../../src/config.ts";
 import { openNodeDatabase } from "../../src/db/libsql-node.ts";
 import { createLogger } from "../../src/lib/logger.ts";
 import { generateSecret } from "../../src/secrets/derive-keys.ts";
-import {
-  createVerifier,
-  type FetchLike,
-  requireScope,
-  type TesseraEnv,
-  TesseraVerifyError,
-  tesseraAuth,
-  type VerifierOptions,
-} from "../../src/verify/index.ts";
-import { metadataUrls } from "../../src/verify/lib/discovery.ts";
 import { bearer, json, signup } from "../cases/helpers.ts";
 import { createNodeHarness, MIGRATIONS } from "../harness/node.ts";
 import { createTestClock, type Harness } from "../harness/types.ts";

@@ -1,10 +1,10 @@
 /**
- * `tessera/verify`: verify Tessera access tokens offline in another service, on Node,
+ * `@tessera/verify` (also `tessera/verify`): verify Tessera access tokens offline in another service, on Node,
  * Workers, Deno or Bun. Depends on jose only (Hono for types, when the middleware is used).
  *
  * @example
  * ```ts
- * import { createVerifier } from "tessera/verify";
+ * import { createVerifier } from "@tessera/verify";
  * const verifier = createVerifier({ issuer: "https://auth.example.com", audience: "https://api.example.com" });
  * const claims = await verifier.verify(token);
  * ```
@@ -16,3 +16,9 @@ export { requireScope } from "./hono/require-scope.ts";
 export { type TesseraEnv, type TesseraVariables, tesseraAuth } from "./hono/tessera-auth.ts";
 export { ACCESS_TOKEN_ALGORITHMS, type AccessTokenAlgorithm } from "./lib/algorithms.ts";
 export type { Clock, FetchLike, TesseraClaims } from "./types.ts";
+export {
+  ACCESS_TOKEN_TYP,
+  type AccessTokenKeyResolver,
+  type AccessTokenRules,
+  verifyAccessTokenJwt,
+} from "./verify-access-token.ts";

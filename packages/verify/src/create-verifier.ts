@@ -1,13 +1,9 @@
-import { jwtVerify } from "jose";
 import { TesseraVerifyError } from "./errors.ts";
 import type { AccessTokenAlgorithm } from "./lib/algorithms.ts";
-import { checkClaims, REQUIRED_CLAIMS } from "./lib/claims.ts";
 import { discoverEndpoints, isHttpUrl } from "./lib/discovery.ts";
-import { checkHeader } from "./lib/header-policy.ts";
 import { createHttpClient } from "./lib/http.ts";
 import { createIntrospector, DEFAULT_INTROSPECTION_CACHE_MS } from "./lib/introspection.ts";
 import { createJwksCache } from "./lib/jwks-cache.ts";
-import { mapJoseError } from "./lib/map-jose-error.ts";
 import {
   allowedAlgorithms,
   audienceOption,
@@ -17,9 +13,7 @@ import {
   timeoutOption,
 } from "./lib/options.ts";
 import type { Clock, FetchLike, TesseraClaims } from "./types.ts";
-
-/** RFC 9068 §2.1: the `typ` of a JWT access token (jose also accepts `application/at+jwt`). */
-const ACCESS_TOKEN_TYP = "at+jwt";
+import { verifyAccessTokenJwt } from "./verify-access-token.ts";
 
 /** Options of {@link createVerifier}. */
 export type VerifierOptions = {
@@ -118,32 +112,13 @@ export function createVerifier(options: VerifierOptions): Verifier {
 
   return {
     async verify(token) {
-      if (typeof token !== "string" || token === "") {
-        throw new TesseraVerifyError("malformed_token", "The token is not a well-formed JWT");
-      }
-      const now = clock.now();
-      let claims: TesseraClaims;
-      try {
-        const { payload } = await jwtVerify(
-          token,
-          (header, jws) => {
-            checkHeader(header);
-            return jwks.getKey(header, jws);
-          },
-          {
-            issuer,
-            audience,
-            algorithms,
-            typ: ACCESS_TOKEN_TYP,
-            clockTolerance,
-            currentDate: new Date(now),
-            requiredClaims: [...REQUIRED_CLAIMS],
-          },
-        );
-        claims = checkClaims(payload, Math.floor(now / 1000), clockTolerance);
-      } catch (error) {
-        throw mapJoseError(error);
-      }
+      const claims = await verifyAccessTokenJwt(token, (header, jws) => jwks.getKey(header, jws), {
+        issuer,
+        audience,
+        algorithms,
+        clockTolerance,
+        now: clock.now(),
+      });
       if (introspector) await introspector.check(claims, token);
       if (afterVerify) await afterVerify(claims, token);
       return claims;

@@ -1,0 +1,2 @@
+// `tessera/verify`: the verifier SDK, published on its own as `@tessera/verify`.
+export * from "@tessera/verify";
