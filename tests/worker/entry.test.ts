@@ -72,17 +72,77 @@ describe("the Worker entry (src/worker.ts) over D1", () => {
     expect(JSON.stringify(body)).not.toMatch(/TESSERA_SECRET|stack|at /);
   });
 
-  it("runs key maintenance from the cron trigger", async () => {
-    await env.DB.prepare("DELETE FROM signing_keys WHERE status = 'next'").run();
+  it("runs key maintenance and pruning from the cron trigger", async () => {
     const vars = { ...env, TESSERA_SECRET: SECRET, LOG_LEVEL: "silent" };
+    // Warm the runtime with the env the cron gets: start-up creates missing keys itself, so
+    // only a warm runtime shows what the scheduled handler does.
+    const ctx = createExecutionContext();
+    const health = await worker.fetch(
+      new Request("http://localhost/healthz") as Request<unknown, IncomingRequestCfProperties>,
+      vars,
+      ctx,
+    );
+    await waitOnExecutionContext(ctx);
+    expect(health.status).toBe(200);
+
+    // State only maintenance changes. Default ACCESS_TOKEN_TTL (15 min) + 60 s skew: a key
+    // that stopped signing a day ago is past it, one that stopped a minute ago is not.
+    const now = Date.now();
+    const DAY = 86_400_000;
+    const id = crypto.randomUUID();
+    const previousKey = (kid: string, deactivatedAt: number) =>
+      env.DB.prepare(
+        `INSERT INTO signing_keys (kid, alg, status, public_jwk, private_jwk_jwe, created_at, activated_at, deactivated_at)
+         SELECT ?, alg, 'previous', public_jwk, private_jwk_jwe, ?, ?, ? FROM signing_keys WHERE status = 'current'`,
+      ).bind(kid, deactivatedAt - 30 * DAY, deactivatedAt - 30 * DAY, deactivatedAt);
+    await env.DB.batch([
+      env.DB.prepare("DELETE FROM signing_keys WHERE status = 'next'"),
+      previousKey(`old-${id}`, now - DAY),
+      previousKey(`recent-${id}`, now - 60_000),
+      env.DB.prepare(
+        "INSERT INTO rate_limits (key, window_start, count) VALUES (?, ?, 1), (?, ?, 1)",
+      ).bind(`auth:stale-${id}`, now - 2 * DAY, `auth:fresh-${id}`, now),
+      env.DB.prepare(
+        "INSERT INTO login_throttles (key, failures, last_failure_at) VALUES (?, 3, ?)",
+      ).bind(`stale-${id}`, now - 3 * DAY),
+      env.DB.prepare(
+        "INSERT INTO auth_events (id, user_id, type, created_at) VALUES (?, ?, 'login_failed', ?), (?, ?, 'login_failed', ?)",
+      ).bind(`old-${id}`, id, now - 91 * DAY, `recent-${id}`, id, now),
+    ]);
+
     await worker.scheduled(
-      { scheduledTime: Date.now(), cron: "*/15 * * * *", noRetry() {} } as ScheduledController,
+      { scheduledTime: now, cron: "*/15 * * * *", noRetry() {} } as ScheduledController,
       vars,
     );
-    const row = await env.DB.prepare(
-      "SELECT count(*) AS n FROM signing_keys WHERE status = 'next'",
-    ).first<{ n: number }>();
-    expect(row?.n).toBe(1);
+
+    const keys = await env.DB.prepare("SELECT kid, status, retired_at FROM signing_keys").all<{
+      kid: string;
+      status: string;
+      retired_at: number | null;
+    }>();
+    const statusOf = (kid: string) => keys.results.find((k) => k.kid === kid)?.status;
+    expect(keys.results.filter((k) => k.status === "next")).toHaveLength(1);
+    expect(statusOf(`old-${id}`)).toBe("retired");
+    expect(keys.results.find((k) => k.kid === `old-${id}`)?.retired_at).toBeGreaterThanOrEqual(now);
+    expect(statusOf(`recent-${id}`)).toBe("previous");
+
+    const left = async (sql: string, ...args: string[]) =>
+      (
+        await env.DB.prepare(sql)
+          .bind(...args)
+          .all<{ key: string }>()
+      ).results.map((r) => r.key);
+    expect(
+      await left(
+        "SELECT key FROM rate_limits WHERE key IN (?, ?) ORDER BY key",
+        `auth:fresh-${id}`,
+        `auth:stale-${id}`,
+      ),
+    ).toEqual([`auth:fresh-${id}`]);
+    expect(await left("SELECT key FROM login_throttles WHERE key = ?", `stale-${id}`)).toEqual([]);
+    expect(
+      await left("SELECT id AS key FROM auth_events WHERE user_id = ? ORDER BY id", id),
+    ).toEqual([`recent-${id}`]);
   });
 });
 
