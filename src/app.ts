@@ -1,17 +1,14 @@
 import { Scalar } from "@scalar/hono-api-reference";
-import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { HTTPException } from "hono/http-exception";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
-import type { AppEnv } from "./app-env.ts";
 import type { AppDeps } from "./deps.ts";
-import { ApiError, type ErrorCode } from "./errors.ts";
-import { createRouter } from "./lib/router.ts";
-import { loggableError } from "./lib/safe-error.ts";
-import { corsFromAllowlist } from "./middleware/cors/index.ts";
-import { requestLog } from "./middleware/request-log/index.ts";
+import { ApiError } from "./http/api-error.ts";
+import { renderError } from "./http/error-response.ts";
+import { corsFromAllowlist } from "./http/middleware/cors/index.ts";
+import { requestLog } from "./http/middleware/request-log/index.ts";
+import { createRouter } from "./http/router.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { eventRoutes } from "./routes/events.ts";
 import { meRoutes } from "./routes/me.ts";
@@ -23,49 +20,8 @@ import { wellKnownRoutes } from "./routes/well-known.ts";
 import { OWN_CLOCK_TOLERANCE_S } from "./tokens/access-token.ts";
 import { createVerifiedTokenCache } from "./tokens/verified-token-cache.ts";
 
-/** Largest request body accepted (DESIGN.md: 64 KB). */
+/** Largest request body accepted (docs/design/errors.md#body-limit: 64 KB). */
 export const MAX_BODY_BYTES = 64 * 1024;
-
-const STATUS_CODES: Partial<Record<number, ErrorCode>> = {
-  400: "invalid_request",
-  403: "forbidden",
-  404: "not_found",
-  405: "method_not_allowed",
-  413: "payload_too_large",
-  415: "unsupported_media_type",
-  429: "too_many_requests",
-  503: "temporarily_unavailable",
-};
-
-/** Renders any error as the documented JSON shape; 500s are logged, never described. */
-function renderError(error: unknown, c: Context<AppEnv>): Response {
-  let apiError: ApiError;
-  if (error instanceof ApiError) {
-    apiError = error;
-  } else if (error instanceof HTTPException && STATUS_CODES[error.status]) {
-    // Hono's own validators: malformed JSON (400), unsupported media type (415).
-    const code = STATUS_CODES[error.status] as ErrorCode;
-    const accepted = c.req.path.startsWith("/oauth/")
-      ? "application/x-www-form-urlencoded or application/json"
-      : "application/json";
-    const description =
-      code === "unsupported_media_type"
-        ? `Unsupported Content-Type; send ${accepted}`
-        : error.message || code;
-    apiError = new ApiError(code, description);
-  } else {
-    c.var.deps.logger.error("unhandled_error", {
-      request_id: c.var.requestId,
-      route: c.req.routePath,
-      ...loggableError(error),
-    });
-    apiError = new ApiError("server_error", "Internal server error");
-  }
-  return c.json(apiError.toJSON(), apiError.status, {
-    "Cache-Control": "no-store",
-    ...apiError.options.headers,
-  });
-}
 
 /**
  * Builds the Tessera HTTP app over injected dependencies. The only place routes are
@@ -105,10 +61,11 @@ export function createApp(deps: AppDeps) {
     methodNotAllowed({
       app,
       onMethodNotAllowed: (c, methods) =>
-        c.json(
-          { error: "method_not_allowed", error_description: `Allowed: ${methods.join(", ")}` },
-          405,
-          { Allow: methods.join(", "), "Cache-Control": "no-store" },
+        renderError(
+          new ApiError("method_not_allowed", `Allowed: ${methods.join(", ")}`, {
+            headers: { Allow: methods.join(", ") },
+          }),
+          c,
         ),
     }),
   );
@@ -120,13 +77,11 @@ export function createApp(deps: AppDeps) {
     onError: (c) =>
       // Connection: close, or @hono/node-server leaves the unread rest of the body on the
       // socket and the client's next request there fails.
-      c.json(
-        {
-          error: "payload_too_large",
-          error_description: `Request body exceeds ${MAX_BODY_BYTES} bytes`,
-        },
-        413,
-        { Connection: "close", "Cache-Control": "no-store" },
+      renderError(
+        new ApiError("payload_too_large", `Request body exceeds ${MAX_BODY_BYTES} bytes`, {
+          headers: { Connection: "close" },
+        }),
+        c,
       ),
   });
   app.use((c, next) =>
@@ -159,11 +114,7 @@ export function createApp(deps: AppDeps) {
   app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "Tessera API" }));
 
   app.notFound((c) =>
-    c.json(
-      { error: "not_found", error_description: `No route for ${c.req.method} ${c.req.path}` },
-      404,
-      { "Cache-Control": "no-store" },
-    ),
+    renderError(new ApiError("not_found", `No route for ${c.req.method} ${c.req.path}`), c),
   );
   app.onError(renderError);
   return app;

@@ -1,95 +1,101 @@
 /**
- * The one error type of the HTTP API and its JSON shape:
- * `{"error": code, "error_description": text, "issues"?: [...]}` (RFC 6749 §5.2).
+ * Domain errors: what a domain module (tokens, sessions, passwords, rate limits, clients,
+ * keys) throws when an operation is refused. They know nothing of HTTP; the HTTP layer maps
+ * each `code` to a status and the JSON error shape in one place (`src/http/error-response.ts`,
+ * see docs/design/errors.md). Messages are fixed sentences that never carry a secret, a
+ * token or a stored value, so they may be shown to the caller.
  */
 
-/** Stable error codes and the HTTP status each one answers with. */
-export const ERROR_STATUS = {
-  invalid_request: 400,
-  invalid_grant: 400,
-  unauthorized_client: 400,
-  unsupported_grant_type: 400,
-  invalid_scope: 400,
-  invalid_client: 401,
-  invalid_token: 401,
-  insufficient_scope: 403,
-  forbidden: 403,
-  not_found: 404,
-  method_not_allowed: 405,
-  user_exists: 409,
-  payload_too_large: 413,
-  unsupported_media_type: 415,
-  too_many_requests: 429,
-  server_error: 500,
-  temporarily_unavailable: 503,
-} as const;
+/** Every domain error's stable code. */
+export type DomainErrorCode =
+  | "invalid_input"
+  | "invalid_access_token"
+  | "invalid_refresh_token"
+  | "invalid_client"
+  | "throttled"
+  | "hasher_busy";
 
-/** A stable, documented error code. */
-export type ErrorCode = keyof typeof ERROR_STATUS;
+/** The base of every domain error; `code` is stable, branch on it or on the class. */
+export abstract class DomainError extends Error {
+  abstract readonly code: DomainErrorCode;
+}
 
-/** One validation problem, as reported under `issues`. */
-export type ValidationIssue = { path: string; message: string };
-
-/** JSON body of every error response. */
-export type ErrorBody = {
-  error: ErrorCode;
-  error_description: string;
-  issues?: ValidationIssue[];
-};
-
-/**
- * An error that becomes an HTTP response. Throw it anywhere below a route; the app's
- * error handler renders it. `headers` carries e.g. `WWW-Authenticate` or `Retry-After`.
- */
-export class ApiError extends Error {
-  readonly status: (typeof ERROR_STATUS)[ErrorCode];
+/** A value the caller sent breaks a rule (e.g. a password the policy refuses). */
+export class InvalidInput extends DomainError {
+  readonly code = "invalid_input";
+  /**
+   * @param field - the request field at fault, e.g. `password` or `new_password`.
+   * @param message - what is wrong, shown to the caller.
+   * @param detail - a shorter note for the field's validation issue (default: `message`).
+   */
   constructor(
-    readonly code: ErrorCode,
-    readonly description: string,
-    readonly options: { headers?: Record<string, string>; issues?: ValidationIssue[] } = {},
+    readonly field: string,
+    message: string,
+    readonly detail: string = message,
   ) {
-    super(description);
-    this.name = "ApiError";
-    this.status = ERROR_STATUS[code];
-  }
-
-  /** The JSON body; never contains a stack, SQL or a secret. */
-  toJSON(): ErrorBody {
-    const body: ErrorBody = { error: this.code, error_description: this.description };
-    if (this.options.issues) body.issues = this.options.issues;
-    return body;
-  }
-
-  /** The web-standard response for this error. */
-  toResponse(): Response {
-    return Response.json(this.toJSON(), {
-      status: this.status,
-      headers: { "Cache-Control": "no-store", ...this.options.headers },
-    });
+    super(message);
+    this.name = "InvalidInput";
   }
 }
 
-/** RFC 6750 §3: a request without credentials gets a bare challenge. */
-export const missingBearerToken = () =>
-  new ApiError("invalid_token", "A Bearer access token is required", {
-    headers: { "WWW-Authenticate": "Bearer" },
-  });
+/**
+ * An access token was refused: bad signature, wrong issuer or audience, expired, missing or
+ * mistyped claims, or no session where one is required. `reason` is the verifier's code (see
+ * `TesseraVerifyErrorCode` in @tessera/verify) for the log; the caller only learns "invalid".
+ */
+export class InvalidAccessToken extends DomainError {
+  readonly code = "invalid_access_token";
+  constructor(readonly reason: string) {
+    super("The access token is invalid or expired");
+    this.name = "InvalidAccessToken";
+  }
+}
 
-/** RFC 6750 §3.1: expired, revoked, malformed or otherwise invalid token. */
-export const invalidBearerToken = (description = "The access token is invalid or expired") =>
-  new ApiError("invalid_token", description, {
-    headers: { "WWW-Authenticate": 'Bearer error="invalid_token"' },
-  });
+/** A refresh token was forged, unknown, superseded, expired, revoked or another client's. */
+export class InvalidRefreshToken extends DomainError {
+  readonly code = "invalid_refresh_token";
+  constructor() {
+    super("The refresh token is invalid, expired or revoked");
+    this.name = "InvalidRefreshToken";
+  }
+}
 
-/** RFC 6749 §5.2 `invalid_grant`, the one answer for every bad refresh token. */
-export const invalidRefreshToken = () =>
-  new ApiError("invalid_grant", "The refresh token is invalid, expired or revoked");
+/** Client authentication failed (RFC 6749 §2.3): unknown client, wrong secret, malformed credentials. */
+export class InvalidClient extends DomainError {
+  readonly code = "invalid_client";
+  constructor(message = "Client authentication failed") {
+    super(message);
+    this.name = "InvalidClient";
+  }
+}
 
-/** 429 `too_many_requests` with `Retry-After` in whole seconds. */
-export const tooManyRequests = (
-  retryAfterS: number,
-  description = "Too many attempts; retry later",
-) =>
-  new ApiError("too_many_requests", description, {
-    headers: { "Retry-After": String(Math.max(1, Math.ceil(retryAfterS))) },
-  });
+/** Too many attempts (per IP or per account); try again after `retryAfterS` seconds. */
+export class Throttled extends DomainError {
+  readonly code = "throttled";
+  constructor(
+    readonly retryAfterS: number,
+    message = "Too many attempts; retry later",
+  ) {
+    super(message);
+    this.name = "Throttled";
+  }
+}
+
+/** The password hasher's wait queue is full: shed load rather than queue without bound. */
+export class HasherBusy extends DomainError {
+  readonly code = "hasher_busy";
+  readonly retryAfterS = 1;
+  constructor() {
+    super("The service is busy; retry shortly");
+    this.name = "HasherBusy";
+  }
+}
+
+/** Every concrete domain error: `switch (error.code)` narrows to the class. */
+export type KnownDomainError =
+  | InvalidInput
+  | InvalidAccessToken
+  | InvalidRefreshToken
+  | InvalidClient
+  | Throttled
+  | HasherBusy;

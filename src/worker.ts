@@ -5,7 +5,7 @@
 import { bootstrap } from "./bootstrap.ts";
 import { ConfigError, parseConfig } from "./config.ts";
 import { openWorkerDatabase, type WorkerDatabaseEnv } from "./db/worker.ts";
-import { ApiError } from "./errors.ts";
+import { ApiError } from "./http/api-error.ts";
 import { createLogger } from "./lib/logger.ts";
 import { loggableError } from "./lib/safe-error.ts";
 

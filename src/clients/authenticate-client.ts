@@ -1,7 +1,7 @@
 import { timingSafeEqual } from "node:crypto";
 import { base64url } from "jose";
 import type { Database } from "../db/types.ts";
-import { ApiError } from "../errors.ts";
+import { InvalidClient, InvalidInput } from "../errors.ts";
 import { type Client, FIRST_PARTY_CLIENT, hashClientSecret } from "./client.ts";
 import { findClient } from "./client-store.ts";
 
@@ -13,18 +13,12 @@ export type ClientIdentity = {
   assumed: boolean;
 };
 
-/** RFC 6749 §5.2 `invalid_client`, 401 with a challenge for the Basic scheme. */
-export const invalidClient = (description = "Client authentication failed") =>
-  new ApiError("invalid_client", description, {
-    headers: { "WWW-Authenticate": 'Basic realm="tessera", charset="UTF-8"' },
-  });
-
 // RFC 6749 §2.3.1: id and secret are form-urlencoded before Basic encoding.
 const formDecode = (value: string) => decodeURIComponent(value.replaceAll("+", " "));
 
 function parseBasic(header: string): { clientId: string; clientSecret: string } {
   const match = /^Basic\s+([A-Za-z0-9+/]+={0,2})$/i.exec(header.trim());
-  if (!match) throw invalidClient("Malformed Basic credentials");
+  if (!match) throw new InvalidClient("Malformed Basic credentials");
   try {
     const decoded = new TextDecoder().decode(
       Uint8Array.from(atob(match[1] as string), (ch) => ch.charCodeAt(0)),
@@ -36,7 +30,7 @@ function parseBasic(header: string): { clientId: string; clientSecret: string } 
       clientSecret: formDecode(decoded.slice(colon + 1)),
     };
   } catch {
-    throw invalidClient("Malformed Basic credentials");
+    throw new InvalidClient("Malformed Basic credentials");
   }
 }
 
@@ -51,7 +45,8 @@ async function secretMatches(client: Client, secret: string): Promise<boolean> {
  * Identifies the client of an `/oauth/*` request (RFC 6749 §2.3): `client_secret_basic`,
  * `client_secret_post`, a public client's bare `client_id`, or — with nothing at all — the
  * built-in first-party public client. More than one method, an unknown client, a wrong
- * secret, or a confidential client without its secret is 401 `invalid_client`.
+ * secret, or a confidential client without its secret is {@link InvalidClient}; two
+ * methods at once is {@link InvalidInput}.
  */
 export async function authenticateClient(
   db: Database,
@@ -64,25 +59,25 @@ export async function authenticateClient(
   if (basic) {
     // §2.3: "The client MUST NOT use more than one authentication method in each request."
     if (secret !== undefined) {
-      throw new ApiError("invalid_request", "Use one client authentication method, not two");
+      throw new InvalidInput("client_secret", "Use one client authentication method, not two");
     }
     const credentials = parseBasic(authorization);
     if (clientId !== undefined && clientId !== credentials.clientId) {
-      throw invalidClient("client_id does not match the Basic credentials");
+      throw new InvalidClient("client_id does not match the Basic credentials");
     }
     clientId = credentials.clientId;
     secret = credentials.clientSecret;
   }
   if (clientId === undefined) {
-    if (secret !== undefined) throw invalidClient("client_secret without client_id");
+    if (secret !== undefined) throw new InvalidClient("client_secret without client_id");
     return { client: FIRST_PARTY_CLIENT, authenticated: false, assumed: true };
   }
   const client = await findClient(db, clientId);
-  if (!client) throw invalidClient();
+  if (!client) throw new InvalidClient();
   if (secret === undefined) {
-    if (client.confidential) throw invalidClient("This client must authenticate");
+    if (client.confidential) throw new InvalidClient("This client must authenticate");
     return { client, authenticated: false, assumed: false };
   }
-  if (!(await secretMatches(client, secret))) throw invalidClient();
+  if (!(await secretMatches(client, secret))) throw new InvalidClient();
   return { client, authenticated: true, assumed: false };
 }

@@ -3,8 +3,13 @@ import { base64url } from "jose";
 import { clients } from "../db/schema.ts";
 import type { Database } from "../db/types.ts";
 import { randomId } from "../lib/random-id.ts";
-import { FIRST_PARTY_CLIENT_ID } from "../tokens/access-token.ts";
-import { type Client, clientFromRow, FIRST_PARTY_CLIENT, hashClientSecret } from "./client.ts";
+import {
+  type Client,
+  clientFromRow,
+  FIRST_PARTY_CLIENT,
+  FIRST_PARTY_CLIENT_ID,
+  hashClientSecret,
+} from "./client.ts";
 
 /** What an operator gives to register a client. */
 export type NewClient = {

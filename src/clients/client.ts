@@ -1,6 +1,8 @@
 import type { clients } from "../db/schema.ts";
 import { sha256Base64url } from "../lib/sha256.ts";
-import { FIRST_PARTY_CLIENT_ID } from "../tokens/access-token.ts";
+
+/** The built-in public client behind `/v1/signup` and `/v1/login`. */
+export const FIRST_PARTY_CLIENT_ID = "first-party";
 
 /** Grant types a client may be registered for. */
 export const CLIENT_GRANT_TYPES = [

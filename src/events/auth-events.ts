@@ -1,9 +1,6 @@
 import { and, desc, eq, lt, sql } from "drizzle-orm";
-import type { Context } from "hono";
-import type { AppEnv } from "../app-env.ts";
 import { authEvents } from "../db/schema.ts";
 import type { Database } from "../db/types.ts";
-import { clientIp } from "../lib/client-ip.ts";
 import { randomId } from "../lib/random-id.ts";
 
 /** What a user can see happened to their account. */
@@ -28,21 +25,7 @@ export type AuthEventView = {
   user_agent: string | null;
 };
 
-/** Records an event for `userId`, with the request's IP and user agent. */
-export async function recordEvent(
-  c: Context<AppEnv>,
-  event: { type: AuthEventType; userId: string; sessionId?: string | null },
-): Promise<void> {
-  const { db, clock } = c.var.deps;
-  await insertEvent(db, {
-    ...event,
-    ip: clientIp(c) ?? null,
-    userAgent: c.req.header("User-Agent")?.slice(0, 512) ?? null,
-    now: clock.now(),
-  });
-}
-
-/** Inserts an event row (for callers without a request context). */
+/** Inserts an event row. */
 export async function insertEvent(
   db: Database,
   event: {

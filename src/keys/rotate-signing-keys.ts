@@ -1,5 +1,6 @@
 import { and, eq, inArray } from "drizzle-orm";
 import type { SigningAlg } from "../config.ts";
+import { isUniqueViolation } from "../db/errors.ts";
 import { signingKeys } from "../db/schema.ts";
 import type { Database } from "../db/types.ts";
 import { generateSigningKey } from "./generate-signing-key.ts";
@@ -48,7 +49,7 @@ export async function rotateSigningKeys(
       db.insert(signingKeys).values(fresh),
     ]);
   } catch (error) {
-    if (/UNIQUE|constraint/i.test(String((error as Error)?.message ?? error))) {
+    if (isUniqueViolation(error)) {
       throw new RotationConflictError();
     }
     throw error;

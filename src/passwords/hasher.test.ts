@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ApiError } from "../errors.ts";
+import { HasherBusy } from "../errors.ts";
 import { createPasswordHasher, DEFAULT_SCRYPT_PARAMS } from "./hasher.ts";
 import { parseScryptPhc } from "./phc.ts";
 
@@ -52,9 +52,9 @@ describe("scrypt password hasher", () => {
     expect(fulfilled).toHaveLength(3);
     expect(rejected).toHaveLength(3);
     for (const r of rejected) {
-      expect(r.reason).toBeInstanceOf(ApiError);
-      expect(r.reason.status).toBe(503);
-      expect(r.reason.options.headers["Retry-After"]).toBe("1");
+      expect(r.reason).toBeInstanceOf(HasherBusy);
+      expect(r.reason.code).toBe("hasher_busy");
+      expect(r.reason.retryAfterS).toBe(1);
     }
     // The queue drains: later work runs again.
     await expect(hasher.hash("after the storm")).resolves.toMatch(/^\$scrypt\$/);

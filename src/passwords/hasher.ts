@@ -1,5 +1,5 @@
 import { scrypt, timingSafeEqual } from "node:crypto";
-import { ApiError } from "../errors.ts";
+import { HasherBusy } from "../errors.ts";
 import { formatScryptPhc, parseScryptPhc, type ScryptParams } from "./phc.ts";
 
 /** Hashes and verifies passwords; one instance per process, shared by all requests. */
@@ -21,12 +21,6 @@ const SALT_LENGTH = 16;
 /** OWASP Password Storage Cheat Sheet row: N=2^14 (16 MiB with r=8), r=8, p=5. */
 export const DEFAULT_SCRYPT_PARAMS: ScryptParams = { ln: 14, r: 8, p: 5 };
 
-/** Thrown when the wait queue is full: the route answers 503 with `Retry-After`. */
-export const hasherBusy = () =>
-  new ApiError("temporarily_unavailable", "The service is busy; retry shortly", {
-    headers: { "Retry-After": "1" },
-  });
-
 function scryptAsync(password: string, salt: Uint8Array, params: ScryptParams): Promise<Buffer> {
   const N = 2 ** params.ln;
   // Node refuses scrypt whose working set (128·N·r) exceeds maxmem (32 MiB by default).
@@ -41,7 +35,7 @@ function scryptAsync(password: string, salt: Uint8Array, params: ScryptParams): 
 /**
  * An scrypt hasher running through the async `crypto.scrypt` (libuv pool on Node, never the
  * sync call), at most `concurrency` at once and `maxQueue` waiting; a full queue throws
- * {@link hasherBusy} rather than piling up memory during a login storm.
+ * {@link HasherBusy} rather than piling up memory during a login storm.
  */
 export function createPasswordHasher(
   options: { params?: ScryptParams; concurrency?: number; maxQueue?: number } = {},
@@ -54,7 +48,7 @@ export function createPasswordHasher(
 
   async function limited<T>(work: () => Promise<T>): Promise<T> {
     if (running >= concurrency) {
-      if (waiting.length >= maxQueue) throw hasherBusy();
+      if (waiting.length >= maxQueue) throw new HasherBusy();
       await new Promise<void>((resolve) => waiting.push(resolve));
     } else {
       running++;

@@ -1,4 +1,4 @@
-import { ApiError } from "../errors.ts";
+import { InvalidInput } from "../errors.ts";
 import { COMMON_PASSWORDS } from "./common-passwords.ts";
 
 /** Longest password accepted, in UTF-8 bytes as sent (checked before anything else). */
@@ -15,18 +15,20 @@ const isCommon = (lowered: string) => {
   return common.has(lowered);
 };
 
-const refuse = (message: string) =>
-  new ApiError("invalid_request", message, { issues: [{ path: "password", message }] });
+const refuse = (message: string) => new InvalidInput("password", message);
 
 /**
- * Normalises a password as DESIGN.md orders it: refuse > 1024 bytes (400, before any
- * hashing), then NFKC (so NFC and NFD spellings hash alike). Used for every password input.
+ * Normalises a password (docs/design/storage.md#passwords): refuse > 1024 bytes before any
+ * hashing, then NFKC (so NFC and NFD spellings hash alike). Used for every password input.
+ * @throws {@link InvalidInput} naming `field` when it is too long.
  */
 export function normalizePassword(password: string, field = "password"): string {
   if (encoder.encode(password).byteLength > MAX_PASSWORD_BYTES) {
-    throw new ApiError("invalid_request", `Password must be at most ${MAX_PASSWORD_BYTES} bytes`, {
-      issues: [{ path: field, message: `at most ${MAX_PASSWORD_BYTES} bytes` }],
-    });
+    throw new InvalidInput(
+      field,
+      `Password must be at most ${MAX_PASSWORD_BYTES} bytes`,
+      `at most ${MAX_PASSWORD_BYTES} bytes`,
+    );
   }
   return password.normalize("NFKC");
 }

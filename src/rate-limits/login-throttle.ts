@@ -1,7 +1,7 @@
 import { eq, sql } from "drizzle-orm";
 import { loginThrottles } from "../db/schema.ts";
 import type { Database } from "../db/types.ts";
-import { tooManyRequests } from "../errors.ts";
+import { Throttled } from "../errors.ts";
 import { sha256Base64url } from "../lib/sha256.ts";
 
 /** Failures allowed before any delay. */
@@ -37,7 +37,8 @@ END`;
  * Claims one sign-in attempt for an account before any hashing, counting it as a failure
  * until {@link clearLoginFailures} says otherwise. One atomic UPSERT: the count goes up only
  * if the account is out of its delay, so a burst of parallel guesses cannot all slip past
- * the check (each in-flight attempt is already counted). Throws 429 while in the delay.
+ * the check (each in-flight attempt is already counted).
+ * @throws {@link Throttled} while the account is in its delay.
  */
 export async function claimLoginAttempt(db: Database, key: string, now: number): Promise<void> {
   const claimed = await db
@@ -52,7 +53,7 @@ export async function claimLoginAttempt(db: Database, key: string, now: number):
   if (claimed.length > 0) return;
   const [row] = await db.select().from(loginThrottles).where(eq(loginThrottles.key, key)).limit(1);
   const until = row ? row.lastFailureAt + throttleDelayMs(row.failures) : now + 1000;
-  throw tooManyRequests((until - now) / 1000, "Too many failed sign-ins; retry later");
+  throw new Throttled((until - now) / 1000, "Too many failed sign-ins; retry later");
 }
 
 /** A success resets the count. */

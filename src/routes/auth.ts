@@ -1,13 +1,15 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import type { AppEnv } from "../app-env.ts";
-import { ApiError } from "../errors.ts";
-import { recordEvent } from "../events/auth-events.ts";
-import { clientIp } from "../lib/client-ip.ts";
-import { assertAllowedOrigin, inCookie } from "../lib/refresh-cookie.ts";
-import { createRouter } from "../lib/router.ts";
-import { commonErrors, errorResponse, TokenResponseSchema } from "../lib/schemas.ts";
-import { rateLimit } from "../middleware/rate-limit/index.ts";
+import { FIRST_PARTY_CLIENT_ID } from "../clients/client.ts";
+import { ApiError } from "../http/api-error.ts";
+import type { AppEnv } from "../http/app-env.ts";
+import { clientIp } from "../http/client-ip.ts";
+import { rateLimit } from "../http/middleware/rate-limit/index.ts";
+import { recordEvent } from "../http/record-event.ts";
+import { assertAllowedOrigin, inCookie } from "../http/refresh-cookie.ts";
+import { createRouter } from "../http/router.ts";
+import { commonErrors, errorResponse, TokenResponseSchema } from "../http/schemas.ts";
+import { tokenDeps } from "../http/token-deps.ts";
 import { acceptNewPassword, normalizePassword } from "../passwords/policy.ts";
 import {
   claimLoginAttempt,
@@ -17,7 +19,6 @@ import {
 import { createSession } from "../sessions/create-session.ts";
 import { revokeSession } from "../sessions/revoke-sessions.ts";
 import { sessionPolicy } from "../sessions/session-policy.ts";
-import { FIRST_PARTY_CLIENT_ID } from "../tokens/access-token.ts";
 import { issueTokens } from "../tokens/issue-tokens.ts";
 import {
   findUserByEmail,
@@ -115,13 +116,15 @@ async function startSession(c: Context<AppEnv>, user: User, cookie: boolean, ver
     await revokeSession(db, { sessionId: session.id, reason: "password_changed", now });
     throw invalidCredentials();
   }
-  const tokens = await issueTokens(
-    c.var.deps,
-    policy,
-    { ...session, sessionId: session.id },
-    now,
-    userView(user),
-  );
+  const tokens = {
+    ...(await issueTokens(
+      tokenDeps(c.var.deps),
+      policy,
+      { ...session, sessionId: session.id },
+      now,
+    )),
+    user: userView(user),
+  };
   return { session, body: cookie ? inCookie(c, tokens) : tokens };
 }
 

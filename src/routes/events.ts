@@ -1,8 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { AUTH_EVENT_TYPES, listEvents } from "../events/auth-events.ts";
-import { createRouter } from "../lib/router.ts";
-import { bearerErrors } from "../lib/schemas.ts";
-import { requireAccessToken } from "../middleware/require-access-token/index.ts";
+import { requireAccessToken } from "../http/middleware/require-access-token/index.ts";
+import { createRouter } from "../http/router.ts";
+import { bearerErrors } from "../http/schemas.ts";
 
 const EventSchema = z
   .object({

@@ -1,8 +1,8 @@
 import { createRoute } from "@hono/zod-openapi";
-import { invalidBearerToken } from "../errors.ts";
-import { createRouter } from "../lib/router.ts";
-import { bearerErrors, UserSchema } from "../lib/schemas.ts";
-import { requireAccessToken } from "../middleware/require-access-token/index.ts";
+import { InvalidAccessToken } from "../errors.ts";
+import { requireAccessToken } from "../http/middleware/require-access-token/index.ts";
+import { createRouter } from "../http/router.ts";
+import { bearerErrors, UserSchema } from "../http/schemas.ts";
 import { findUserById, userView } from "../users/users.ts";
 
 const meRoute = createRoute({
@@ -21,6 +21,6 @@ const meRoute = createRoute({
 /** `GET /v1/me`. */
 export const meRoutes = createRouter().openapi(meRoute, async (c) => {
   const user = await findUserById(c.var.deps.db, c.var.auth.sub);
-  if (!user) throw invalidBearerToken("The user no longer exists");
+  if (!user) throw new InvalidAccessToken("user_not_found");
   return c.json(userView(user), 200, { "Cache-Control": "no-store" });
 });

@@ -1,11 +1,15 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { authenticateClient, invalidClient } from "../clients/authenticate-client.ts";
-import { ApiError } from "../errors.ts";
-import { recordEvent } from "../events/auth-events.ts";
-import { isJsonBody, oauthBody, rejectRepeatedJsonParams } from "../lib/oauth-request.ts";
-import { createRouter } from "../lib/router.ts";
-import { commonErrors, errorResponse } from "../lib/schemas.ts";
-import { rateLimit } from "../middleware/rate-limit/index.ts";
+import { authenticateClient } from "../clients/authenticate-client.ts";
+import { findClient } from "../clients/client-store.ts";
+import { InvalidClient } from "../errors.ts";
+import { ApiError } from "../http/api-error.ts";
+import { rateLimit } from "../http/middleware/rate-limit/index.ts";
+import { isJsonBody, oauthBody, rejectRepeatedJsonParams } from "../http/oauth-request.ts";
+import { recordEvent } from "../http/record-event.ts";
+import { createRouter } from "../http/router.ts";
+import { commonErrors, errorResponse } from "../http/schemas.ts";
+import { tokenDeps } from "../http/token-deps.ts";
+import { sessionPolicy } from "../sessions/session-policy.ts";
 import { introspectToken } from "../tokens/introspect-token.ts";
 import { revokeToken } from "../tokens/revoke-token.ts";
 
@@ -85,7 +89,10 @@ export const oauthRoutes = createRouter()
     // §2.1: confidential clients authenticate; public clients (first-party included) identify.
     const { client } = await authenticateClient(deps.db, c.req.header("Authorization"), params);
     const token = requireToken(params.token);
-    const revoked = await revokeToken(deps, { token, clientId: client.clientId });
+    const revoked = await revokeToken(
+      { db: deps.db, ...tokenDeps(deps) },
+      { token, clientId: client.clientId, now: deps.clock.now() },
+    );
     if (revoked) {
       await recordEvent(c, { type: "session_revoked", ...revoked });
       deps.logger.info("token_revoked", {
@@ -106,8 +113,18 @@ export const oauthRoutes = createRouter()
     );
     // §2.1: the endpoint MUST require authorization; public clients cannot have it.
     if (!authenticated || !client.confidential) {
-      throw invalidClient("Introspection requires a confidential client's credentials");
+      throw new InvalidClient("Introspection requires a confidential client's credentials");
     }
     const token = requireToken(params.token);
-    return c.json(await introspectToken(deps, token), 200, { "Cache-Control": "no-store" });
+    const introspection = await introspectToken(
+      {
+        db: deps.db,
+        ...tokenDeps(deps),
+        policy: sessionPolicy(deps.config),
+        clientExists: async (clientId) => (await findClient(deps.db, clientId)) !== undefined,
+      },
+      token,
+      deps.clock.now(),
+    );
+    return c.json(introspection, 200, { "Cache-Control": "no-store" });
   });

@@ -1,10 +1,11 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { ApiError, invalidBearerToken } from "../errors.ts";
-import { recordEvent } from "../events/auth-events.ts";
-import { createRouter } from "../lib/router.ts";
-import { bearerErrors, commonErrors, errorResponse } from "../lib/schemas.ts";
-import { rateLimit } from "../middleware/rate-limit/index.ts";
-import { requireAccessToken } from "../middleware/require-access-token/index.ts";
+import { InvalidAccessToken } from "../errors.ts";
+import { ApiError } from "../http/api-error.ts";
+import { rateLimit } from "../http/middleware/rate-limit/index.ts";
+import { requireAccessToken } from "../http/middleware/require-access-token/index.ts";
+import { recordEvent } from "../http/record-event.ts";
+import { createRouter } from "../http/router.ts";
+import { bearerErrors, commonErrors, errorResponse } from "../http/schemas.ts";
 import { acceptNewPassword, normalizePassword } from "../passwords/policy.ts";
 import {
   claimLoginAttempt,
@@ -45,7 +46,7 @@ export const passwordRoutes = createRouter().openapi(passwordRoute, async (c) =>
   const { current_password, new_password } = c.req.valid("json");
   const current = normalizePassword(current_password, "current_password");
   const user = await findUserById(db, c.var.auth.sub);
-  if (!user) throw invalidBearerToken("The user no longer exists");
+  if (!user) throw new InvalidAccessToken("user_not_found");
   // Wrong current passwords count like failed sign-ins: a stolen access token must not
   // become a way to guess the password.
   // The policy first: a weak new password is not a guess at the current one.

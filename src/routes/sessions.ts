@@ -1,10 +1,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { ApiError } from "../errors.ts";
-import { recordEvent } from "../events/auth-events.ts";
-import { clearRefreshCookie } from "../lib/refresh-cookie.ts";
-import { createRouter } from "../lib/router.ts";
-import { bearerErrors, commonErrors, errorResponse } from "../lib/schemas.ts";
-import { requireAccessToken } from "../middleware/require-access-token/index.ts";
+import { ApiError } from "../http/api-error.ts";
+import { requireAccessToken } from "../http/middleware/require-access-token/index.ts";
+import { recordEvent } from "../http/record-event.ts";
+import { clearRefreshCookie } from "../http/refresh-cookie.ts";
+import { createRouter } from "../http/router.ts";
+import { bearerErrors, commonErrors, errorResponse } from "../http/schemas.ts";
 import { listSessions } from "../sessions/list-sessions.ts";
 import { revokeSession, revokeUserSessions } from "../sessions/revoke-sessions.ts";
 import { sessionPolicy } from "../sessions/session-policy.ts";

@@ -1,14 +1,15 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { authenticateClient, invalidClient } from "../clients/authenticate-client.ts";
+import { authenticateClient } from "../clients/authenticate-client.ts";
 import { type Client, parseScopes } from "../clients/client.ts";
-import { ApiError } from "../errors.ts";
-import { insertEvent } from "../events/auth-events.ts";
-import { clientIp } from "../lib/client-ip.ts";
-import { isJsonBody, oauthBody, rejectRepeatedJsonParams } from "../lib/oauth-request.ts";
-import { assertAllowedOrigin, inCookie, readRefreshCookie } from "../lib/refresh-cookie.ts";
-import { createRouter } from "../lib/router.ts";
-import { commonErrors, errorResponse, TokenResponseSchema } from "../lib/schemas.ts";
-import { rateLimit } from "../middleware/rate-limit/index.ts";
+import { InvalidClient } from "../errors.ts";
+import { ApiError } from "../http/api-error.ts";
+import { rateLimit } from "../http/middleware/rate-limit/index.ts";
+import { isJsonBody, oauthBody, rejectRepeatedJsonParams } from "../http/oauth-request.ts";
+import { recordEvent } from "../http/record-event.ts";
+import { assertAllowedOrigin, inCookie, readRefreshCookie } from "../http/refresh-cookie.ts";
+import { createRouter } from "../http/router.ts";
+import { commonErrors, errorResponse, TokenResponseSchema } from "../http/schemas.ts";
+import { tokenDeps } from "../http/token-deps.ts";
 import { sessionPolicy } from "../sessions/session-policy.ts";
 import { accessTokenSettings, signAccessToken } from "../tokens/access-token.ts";
 import { issueTokens } from "../tokens/issue-tokens.ts";
@@ -85,7 +86,7 @@ export const tokenRoutes = createRouter().openapi(tokenRoute, async (c) => {
   }
   // §4.4 needs client authentication: a request naming no client at all lacks it.
   if (grant === "client_credentials" && assumed) {
-    throw invalidClient("client_credentials requires client authentication");
+    throw new InvalidClient("client_credentials requires client authentication");
   }
   if (!client.grantTypes.includes(grant)) {
     throw new ApiError("unauthorized_client", `This client may not use grant_type ${grant}`);
@@ -95,7 +96,9 @@ export const tokenRoutes = createRouter().openapi(tokenRoute, async (c) => {
 
   if (grant === "client_credentials") {
     // §4.4: only confidential clients, authenticated.
-    if (!authenticated) throw invalidClient("client_credentials requires client authentication");
+    if (!authenticated) {
+      throw new InvalidClient("client_credentials requires client authentication");
+    }
     const scope = grantedScopes(client, params.scope).join(" ");
     const access = await signAccessToken(
       deps.keys,
@@ -129,19 +132,11 @@ export const tokenRoutes = createRouter().openapi(tokenRoute, async (c) => {
       policy,
       macKey: deps.refreshMacKey,
       logger: deps.logger,
-      onReuse: (reused) =>
-        insertEvent(deps.db, {
-          type: "refresh_token_reuse",
-          userId: reused.userId,
-          sessionId: reused.sessionId,
-          ip: clientIp(c) ?? null,
-          userAgent: c.req.header("User-Agent")?.slice(0, 512) ?? null,
-          now,
-        }),
+      onReuse: (reused) => recordEvent(c, { type: "refresh_token_reuse", ...reused }),
     },
     // Bound to its client: another client's token is invalid_grant (§6, §10.4).
     { refreshToken, clientId: client.clientId, now },
   );
-  const tokens = await issueTokens(deps, policy, session, now, undefined, client);
+  const tokens = await issueTokens(tokenDeps(deps, client), policy, session, now);
   return c.json(fromCookie ? inCookie(c, tokens) : tokens, 200, noStore);
 });

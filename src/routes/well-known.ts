@@ -1,9 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { sql } from "drizzle-orm";
 import type { Context } from "hono";
-import type { AppEnv } from "../app-env.ts";
+import type { AppEnv } from "../http/app-env.ts";
+import { createRouter } from "../http/router.ts";
 import { JWKS_MAX_AGE_S } from "../keys/key-store.ts";
-import { createRouter } from "../lib/router.ts";
 import { SUPPORTED_GRANTS } from "./token.ts";
 
 const jwksRoute = createRoute({

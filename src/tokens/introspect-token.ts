@@ -1,9 +1,13 @@
-import { findClient } from "../clients/client-store.ts";
-import type { AppDeps } from "../deps.ts";
-import { ApiError } from "../errors.ts";
+import type { Database } from "../db/types.ts";
+import { InvalidAccessToken } from "../errors.ts";
+import type { KeyStore } from "../keys/key-store.ts";
 import { findSession } from "../sessions/find-session.ts";
-import { isSessionLive, sessionEndsAt, sessionPolicy } from "../sessions/session-policy.ts";
-import { accessTokenSettings, verifyAccessToken } from "./access-token.ts";
+import { isSessionLive, type SessionPolicy, sessionEndsAt } from "../sessions/session-policy.ts";
+import {
+  type AccessTokenClaims,
+  type AccessTokenSettings,
+  verifyAccessToken,
+} from "./access-token.ts";
 import { readRefreshToken } from "./refresh-token.ts";
 
 /** RFC 7662 §2.2 introspection response. */
@@ -25,11 +29,21 @@ export type IntrospectionResponse =
 
 const INACTIVE = { active: false } as const;
 
-async function liveSession(deps: AppDeps, sessionId: string) {
+/** What introspection reads: sessions, published keys, and whether a client still exists. */
+export type IntrospectionDeps = {
+  db: Database;
+  keys: Pick<KeyStore, "verificationKey">;
+  settings: AccessTokenSettings;
+  macKey: Uint8Array;
+  policy: SessionPolicy;
+  /** Whether a registered client exists (client-credentials tokens live only as long). */
+  clientExists: (clientId: string) => Promise<boolean>;
+};
+
+async function liveSession(deps: IntrospectionDeps, sessionId: string, now: number) {
   const session = await findSession(deps.db, sessionId);
-  const policy = sessionPolicy(deps.config);
-  return session && isSessionLive(policy, session, deps.clock.now())
-    ? { session, endsAt: sessionEndsAt(policy, session) }
+  return session && isSessionLive(deps.policy, session, now)
+    ? { session, endsAt: sessionEndsAt(deps.policy, session) }
     : undefined;
 }
 
@@ -40,14 +54,14 @@ async function liveSession(deps: AppDeps, sessionId: string) {
  * session's current generation. Anything else, foreign tokens included, is `{active:false}`.
  */
 export async function introspectToken(
-  deps: AppDeps,
+  deps: IntrospectionDeps,
   token: string,
+  now: number,
 ): Promise<IntrospectionResponse> {
-  const { config, clock } = deps;
   // A refresh token is recognised by its MAC (a session id may well begin with "eyJ").
-  const presented = await readRefreshToken(deps.refreshMacKey, token);
+  const presented = await readRefreshToken(deps.macKey, token);
   if (presented) {
-    const live = await liveSession(deps, presented.sessionId);
+    const live = await liveSession(deps, presented.sessionId, now);
     if (!live || live.session.generation !== presented.generation) return INACTIVE;
     return {
       active: true,
@@ -57,23 +71,23 @@ export async function introspectToken(
       sid: live.session.id,
       iat: Math.floor(live.session.rotatedAt / 1000),
       exp: Math.floor(live.endsAt / 1000),
-      iss: config.issuer,
+      iss: deps.settings.issuer,
     };
   }
-  let claims: Awaited<ReturnType<typeof verifyAccessToken>>;
+  let claims: AccessTokenClaims;
   try {
-    claims = await verifyAccessToken(deps.keys, accessTokenSettings(config), token, clock.now(), {
+    claims = await verifyAccessToken(deps.keys, deps.settings, token, now, {
       audience: false,
       requireSession: false,
     });
   } catch (error) {
-    if (error instanceof ApiError) return INACTIVE;
+    if (error instanceof InvalidAccessToken) return INACTIVE;
     throw error;
   }
   if (claims.sid) {
-    const live = await liveSession(deps, claims.sid);
+    const live = await liveSession(deps, claims.sid, now);
     if (!live) return INACTIVE;
-  } else if (!(await findClient(deps.db, claims.client_id))) {
+  } else if (!(await deps.clientExists(claims.client_id))) {
     // A client-credentials token outlives nothing but its client.
     return INACTIVE;
   }

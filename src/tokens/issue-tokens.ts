@@ -1,49 +1,46 @@
-import type { AppDeps } from "../deps.ts";
+import type { KeyStore } from "../keys/key-store.ts";
 import {
   type SessionPolicy,
   type SessionState,
   sessionEndsAt,
 } from "../sessions/session-policy.ts";
-import type { UserView } from "../users/users.ts";
-import { accessTokenSettings, signAccessToken } from "./access-token.ts";
+import { type AccessTokenSettings, signAccessToken } from "./access-token.ts";
 import { mintRefreshToken } from "./refresh-token.ts";
 
-/** RFC 6749 §5.1 token response, with Tessera's `refresh_token_expires_in` and `user`. */
+/** RFC 6749 §5.1 token response, with Tessera's `refresh_token_expires_in`. */
 export type TokenResponse = {
   access_token: string;
   token_type: "Bearer";
   expires_in: number;
   refresh_token: string;
   refresh_token_expires_in: number;
-  user?: UserView;
 };
 
 /**
  * Builds the token response for a session: a fresh access token plus the given refresh
- * token (or one minted for `generation`).
+ * token (or one minted for the session's `generation`). `refresh_token_expires_in` counts to
+ * the earlier of the idle and absolute ends (docs/design/tokens.md#lifetimes).
  */
 export async function issueTokens(
-  deps: Pick<AppDeps, "keys" | "config" | "refreshMacKey">,
+  deps: { keys: KeyStore; settings: AccessTokenSettings; macKey: Uint8Array },
   policy: SessionPolicy,
   session: SessionState & { refreshToken?: string },
   now: number,
-  user?: UserView,
-  client?: { accessTokenTtl: number | null },
 ): Promise<TokenResponse> {
   const [access, refreshToken] = await Promise.all([
     signAccessToken(
       deps.keys,
-      accessTokenSettings(deps.config, client),
+      deps.settings,
       { sub: session.userId, sid: session.sessionId, clientId: session.clientId },
       now,
     ),
     session.refreshToken ??
-      mintRefreshToken(deps.refreshMacKey, {
+      mintRefreshToken(deps.macKey, {
         sessionId: session.sessionId,
         generation: session.generation,
       }),
   ]);
-  const response: TokenResponse = {
+  return {
     access_token: access.token,
     token_type: "Bearer",
     expires_in: access.expiresIn,
@@ -53,6 +50,4 @@ export async function issueTokens(
       Math.floor((sessionEndsAt(policy, session) - now) / 1000),
     ),
   };
-  if (user) response.user = user;
-  return response;
 }

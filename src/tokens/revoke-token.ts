@@ -1,8 +1,9 @@
-import type { AppDeps } from "../deps.ts";
-import { ApiError } from "../errors.ts";
+import type { Database } from "../db/types.ts";
+import { InvalidAccessToken } from "../errors.ts";
+import type { KeyStore } from "../keys/key-store.ts";
 import { findSession } from "../sessions/find-session.ts";
 import { revokeSession } from "../sessions/revoke-sessions.ts";
-import { accessTokenSettings, verifyAccessToken } from "./access-token.ts";
+import { type AccessTokenSettings, verifyAccessToken } from "./access-token.ts";
 import { readRefreshToken } from "./refresh-token.ts";
 
 /**
@@ -13,27 +14,29 @@ import { readRefreshToken } from "./refresh-token.ts";
  * answers 200, §2.2).
  */
 export async function revokeToken(
-  deps: AppDeps,
-  input: { token: string; clientId: string },
+  deps: {
+    db: Database;
+    keys: Pick<KeyStore, "verificationKey">;
+    settings: AccessTokenSettings;
+    macKey: Uint8Array;
+  },
+  input: { token: string; clientId: string; now: number },
 ): Promise<{ sessionId: string; userId: string } | undefined> {
-  const now = deps.clock.now();
+  const { now } = input;
   let sessionId: string | undefined;
-  const refresh = await readRefreshToken(deps.refreshMacKey, input.token);
+  const refresh = await readRefreshToken(deps.macKey, input.token);
   if (refresh) {
     sessionId = refresh.sessionId;
   } else {
     try {
-      const claims = await verifyAccessToken(
-        deps.keys,
-        accessTokenSettings(deps.config),
-        input.token,
-        now,
-        { audience: false, requireSession: false },
-      );
+      const claims = await verifyAccessToken(deps.keys, deps.settings, input.token, now, {
+        audience: false,
+        requireSession: false,
+      });
       if (claims.client_id !== input.clientId) return undefined;
       sessionId = claims.sid;
     } catch (error) {
-      if (error instanceof ApiError) return undefined;
+      if (error instanceof InvalidAccessToken) return undefined;
       throw error;
     }
   }

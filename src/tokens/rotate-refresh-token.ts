@@ -2,7 +2,7 @@ import { and, eq, gt, isNull, sql } from "drizzle-orm";
 import { prepared } from "../db/prepared.ts";
 import { sessions } from "../db/schema.ts";
 import type { Database } from "../db/types.ts";
-import { invalidRefreshToken } from "../errors.ts";
+import { InvalidRefreshToken } from "../errors.ts";
 import type { Logger } from "../lib/logger.ts";
 import { findSession } from "../sessions/find-session.ts";
 import { revokeSession } from "../sessions/revoke-sessions.ts";
@@ -51,13 +51,13 @@ const rotationStatement = (db: Database) =>
   );
 
 /**
- * Rotates a refresh token (DESIGN.md, Tokens, steps 1–4):
+ * Rotates a refresh token (docs/design/tokens.md#rotation, steps 1–4):
  * 1. MAC check in constant time; forged tokens never reach the database.
  * 2. One conditional `UPDATE … RETURNING` advances `generation` from g to g+1.
  * 3. If no row came back: a concurrent refresher that is the direct parent of the live
  *    generation, within the reuse grace, converges on the same `(sid, g+1)` token.
  * 4. Anything else presenting an old generation is replay: the session is revoked.
- * Throws `invalid_grant` for every refusal.
+ * @throws {@link InvalidRefreshToken} for every refusal.
  */
 export async function rotateRefreshToken(
   deps: {
@@ -73,7 +73,7 @@ export async function rotateRefreshToken(
   const { db, policy, macKey } = deps;
   const { now } = input;
   const presented = await readRefreshToken(macKey, input.refreshToken);
-  if (!presented) throw invalidRefreshToken();
+  if (!presented) throw new InvalidRefreshToken();
   const { sessionId, generation } = presented;
 
   const [rotated] = await rotationStatement(db).execute({
@@ -95,10 +95,10 @@ export async function rotateRefreshToken(
   }
 
   const session = await findSession(db, sessionId);
-  if (!session || !isSessionLive(policy, session, now)) throw invalidRefreshToken();
+  if (!session || !isSessionLive(policy, session, now)) throw new InvalidRefreshToken();
   // Bound to its client: another client's token is refused, but it is not replay.
   if (input.clientId !== session.clientId) {
-    throw invalidRefreshToken();
+    throw new InvalidRefreshToken();
   }
   if (
     session.generation === generation + 1 &&
@@ -128,5 +128,5 @@ export async function rotateRefreshToken(
     });
     await deps.onReuse?.({ sessionId, userId: session.userId });
   }
-  throw invalidRefreshToken();
+  throw new InvalidRefreshToken();
 }

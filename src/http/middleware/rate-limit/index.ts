@@ -1,9 +1,9 @@
 import { createMiddleware } from "hono/factory";
+import { Throttled } from "../../../errors.ts";
+import { hitRateLimit } from "../../../rate-limits/hit-rate-limit.ts";
+import { rateLimitSubject } from "../../../rate-limits/rate-limit-subject.ts";
 import type { AppEnv } from "../../app-env.ts";
-import { tooManyRequests } from "../../errors.ts";
-import { clientIp } from "../../lib/client-ip.ts";
-import { hitRateLimit } from "../../rate-limits/hit-rate-limit.ts";
-import { rateLimitSubject } from "../../rate-limits/rate-limit-subject.ts";
+import { clientIp } from "../../client-ip.ts";
 
 /** `auth`: signup, login, password change; `token`: the `/oauth/*` endpoints. */
 export type RateLimitBucket = "auth" | "token";
@@ -25,7 +25,7 @@ export const rateLimit = (bucket: RateLimitBucket) =>
         limit,
         clock.now(),
       );
-      if (!result.allowed) throw tooManyRequests(result.retryAfterS);
+      if (!result.allowed) throw new Throttled(result.retryAfterS);
     }
     await next();
   });

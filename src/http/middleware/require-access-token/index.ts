@@ -1,11 +1,12 @@
 import { createMiddleware } from "hono/factory";
-import type { AppEnv } from "../../app-env.ts";
-import { invalidBearerToken, missingBearerToken } from "../../errors.ts";
+import { InvalidAccessToken } from "../../../errors.ts";
 import {
   type AccessTokenClaims,
   accessTokenSettings,
   verifyAccessToken,
-} from "../../tokens/access-token.ts";
+} from "../../../tokens/access-token.ts";
+import { missingBearerToken } from "../../api-error.ts";
+import type { AppEnv } from "../../app-env.ts";
 
 // RFC 6750 §2.1: `Bearer` (any case), one space, a b64token.
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
@@ -23,7 +24,7 @@ export const requireAccessToken = createMiddleware<AppEnv>(async (c, next) => {
   const header = c.req.header("Authorization")?.trim() ?? "";
   const token = BEARER.exec(header)?.[1];
   if (!token) {
-    if (/^Bearer\s+\S/i.test(header)) throw invalidBearerToken();
+    if (/^Bearer\s+\S/i.test(header)) throw new InvalidAccessToken("malformed_token");
     throw missingBearerToken();
   }
   const { keys, config, clock } = c.var.deps;

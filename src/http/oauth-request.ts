@@ -1,9 +1,9 @@
 import type { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import type { AppEnv } from "../app-env.ts";
-import { ApiError } from "../errors.ts";
-import { duplicateTopLevelKey } from "./duplicate-json-keys.ts";
+import { duplicateTopLevelKey } from "../lib/duplicate-json-keys.ts";
+import { ApiError } from "./api-error.ts";
+import type { AppEnv } from "./app-env.ts";
 
 /**
  * An `/oauth/*` request body: form-encoded per RFC 6749 §3.2 (and RFC 7009/7662), JSON as

@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
-import type { AppEnv } from "../app-env.ts";
-import { ApiError } from "../errors.ts";
+import { ApiError } from "./api-error.ts";
+import type { AppEnv } from "./app-env.ts";
 
 /** Sent as `__Host-tessera_refresh`: the `__Host-` prefix pins Secure, Path=/ and no Domain. */
 const COOKIE_NAME = "tessera_refresh";

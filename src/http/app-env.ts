@@ -1,7 +1,7 @@
 import type { RequestIdVariables } from "hono/request-id";
-import type { AppDeps } from "./deps.ts";
-import type { AccessTokenClaims } from "./tokens/access-token.ts";
-import type { VerifiedTokenCache } from "./tokens/verified-token-cache.ts";
+import type { AppDeps } from "../deps.ts";
+import type { AccessTokenClaims } from "../tokens/access-token.ts";
+import type { VerifiedTokenCache } from "../tokens/verified-token-cache.ts";
 
 /** Hono environment shared by every router of the app. */
 export type AppEnv = {

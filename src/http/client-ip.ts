@@ -1,5 +1,5 @@
 import type { Context } from "hono";
-import type { AppEnv } from "../app-env.ts";
+import type { AppEnv } from "./app-env.ts";
 
 /**
  * The client's IP: the socket's, unless `TRUST_PROXY` names the header a trusted proxy
