@@ -20,7 +20,6 @@ export type NewClient = {
   /** Public clients (native apps, SPAs) get no secret. */
   public?: boolean;
   accessTokenTtl?: number | null;
-  refreshTokenTtl?: number | null;
 };
 
 /**
@@ -45,7 +44,6 @@ export async function createClient(
       redirectUris: JSON.stringify([...new Set(input.redirectUris ?? [])]),
       scopes: [...new Set(input.scopes ?? [])].join(" "),
       accessTokenTtl: input.accessTokenTtl ?? null,
-      refreshTokenTtl: input.refreshTokenTtl ?? null,
       createdAt: now,
     })
     .returning();

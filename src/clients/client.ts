@@ -23,7 +23,6 @@ export type Client = {
   redirectUris: readonly string[];
   scopes: readonly string[];
   accessTokenTtl: number | null;
-  refreshTokenTtl: number | null;
   createdAt: number;
 };
 
@@ -40,7 +39,6 @@ export const FIRST_PARTY_CLIENT: Client = Object.freeze({
   redirectUris: Object.freeze([]),
   scopes: Object.freeze([]),
   accessTokenTtl: null,
-  refreshTokenTtl: null,
   createdAt: 0,
 });
 
@@ -60,7 +58,6 @@ export function clientFromRow(row: typeof clients.$inferSelect): Client {
     redirectUris: JSON.parse(row.redirectUris) as string[],
     scopes: parseScopes(row.scopes),
     accessTokenTtl: row.accessTokenTtl,
-    refreshTokenTtl: row.refreshTokenTtl,
     createdAt: row.createdAt,
   };
 }

@@ -85,8 +85,6 @@ export const clients = sqliteTable("clients", {
   scopes: text("scopes").notNull().default(""),
   /** Access-token lifetime in seconds; null: ACCESS_TOKEN_TTL. */
   accessTokenTtl: integer("access_token_ttl"),
-  /** Refresh idle lifetime in seconds; null: REFRESH_IDLE_TTL. */
-  refreshTokenTtl: integer("refresh_token_ttl"),
   createdAt: integer("created_at").notNull(),
 });
 
