@@ -54,7 +54,7 @@ const stopper = (child) => () =>
 /**
  * Tessera as an operator would run it in production: NODE_ENV=production, a real secret,
  * default scrypt cost, info logs (to /dev/null), a fresh libSQL file. RATE_LIMITS=off, as
- * DESIGN.md says for benchmarks (one IP makes every request).
+ * the configuration documents for benchmarks (one IP makes every request).
  */
 export async function startTessera(env = {}) {
   const dir = await mkdtemp(join(tmpdir(), "tessera-bench-"));

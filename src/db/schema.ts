@@ -15,7 +15,7 @@ export const users = sqliteTable("users", {
 
 /**
  * One row per session, however often it refreshes: `generation` is the only live
- * refresh-token value (DESIGN.md, Tokens). No token or token hash is stored.
+ * refresh-token value (docs/design/tokens.md#what-is-stored). No token or token hash is stored.
  */
 export const sessions = sqliteTable(
   "sessions",
@@ -39,7 +39,7 @@ export const sessions = sqliteTable(
   (t) => [index("sessions_user_id_idx").on(t.userId)],
 );
 
-/** Lifecycle: next → current → previous → retired (DESIGN.md, Signing keys). */
+/** Lifecycle: next → current → previous → retired (docs/design/keys.md#lifecycle). */
 export const KEY_STATUSES = ["next", "current", "previous", "retired"] as const;
 export type KeyStatus = (typeof KEY_STATUSES)[number];
 

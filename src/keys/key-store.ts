@@ -26,7 +26,7 @@ export type KeyStore = {
 /** JWKS cache lifetime; a `next` key is published at least this long before it signs. */
 export const JWKS_MAX_AGE_S = 300;
 
-/** DESIGN.md: instances cache keys for at most 60 s. */
+/** Instances cache keys for at most 60 s, so a rotation reaches all of them (docs/design/keys.md#instance-cache). */
 export const KEY_CACHE_MS = 30_000;
 
 type Snapshot = {

@@ -18,7 +18,7 @@ export class RotationConflictError extends Error {
 }
 
 /**
- * Rotates signing keys in one atomic batch (DESIGN.md, Signing keys): `next` → `current`,
+ * Rotates signing keys in one atomic batch (docs/design/keys.md#rotation): `next` → `current`,
  * `current` → `previous` (still published until its tokens expire), and a new `next`.
  * The new current was already in every cached JWKS as `next`, so verifiers know it.
  * A concurrent rotation makes the batch fail on the one-`next` unique index and roll back.

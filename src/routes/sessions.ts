@@ -114,7 +114,7 @@ export const sessionRoutes = createRouter()
   })
   .openapi(logoutRoute, async (c) => {
     const { db, clock, logger } = c.var.deps;
-    // No body at all means the default scope (DESIGN.md: an empty body is accepted).
+    // No body at all means the default scope (an all-optional body may be empty, README "HTTP API").
     const { scope } = LogoutSchema.parse(c.req.valid("json") ?? {});
     const { sub: userId, sid } = c.var.auth;
     const now = clock.now();

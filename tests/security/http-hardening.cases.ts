@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import {
   basic,
   bearer,
@@ -12,9 +12,10 @@ import {
   signup,
   uniqueEmail,
 } from "../cases/helpers.ts";
+import { openHarness } from "../harness/open.ts";
 import type { Harness, HarnessFactory } from "../harness/types.ts";
 
-/** DESIGN.md: request bodies are limited to 64 KB. */
+/** Request bodies are limited to 64 KB (docs/design/errors.md#body-limit). */
 const LIMIT = 64 * 1024;
 
 const FORM = "application/x-www-form-urlencoded";
@@ -136,7 +137,7 @@ async function sampleResponses(h: Harness): Promise<Array<[string, Response]>> {
 export function httpHardeningCases(createHarness: HarnessFactory) {
   describe("HTTP hardening", () => {
     it("limits every POST route to 64 KB: 413 with Connection: close, before any hashing", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       const routes = await postRoutes(h);
       expect(routes.map((r) => r.path)).toEqual(
         expect.arrayContaining(["/v1/signup", "/v1/login", "/oauth/token"]),
@@ -188,11 +189,10 @@ export function httpHardeningCases(createHarness: HarnessFactory) {
         duplex: "half",
       } as RequestInit);
       expect(await errorOf(streamedAtLimit)).toMatchObject({ status: 400, error: "invalid_grant" });
-      await h.close();
     });
 
     it("JSON endpoints answer 415 to text/plain, form, multipart and a body without a type", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       const { email, tokens } = await signup(h);
       const credentials = JSON.stringify({ email, password: PASSWORD });
       const auth = { Authorization: `Bearer ${tokens.access_token}` };
@@ -241,11 +241,10 @@ export function httpHardeningCases(createHarness: HarnessFactory) {
       expect(ok.status).toBe(200);
       const logout = await h.request("/v1/logout", bearer(tokens.access_token, { method: "POST" }));
       expect(logout.status).toBe(204);
-      await h.close();
     });
 
     it("/oauth/token, /oauth/revoke, /oauth/introspect accept form and JSON, 415 otherwise", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       const { tokens } = await signup(h);
       const rs = await h.registerClient({ name: "api", grantTypes: ["client_credentials"] });
       const rsAuth = { Authorization: basic(rs.clientId, rs.clientSecret as string) };
@@ -313,11 +312,10 @@ export function httpHardeningCases(createHarness: HarnessFactory) {
         (await post("/oauth/revoke", FORM, asForm({ token: other.refresh_token }))).status,
       ).toBe(200);
       expect((await refresh(h, other.refresh_token)).status).toBe(400);
-      await h.close();
     });
 
     it("a repeated parameter on /oauth/token, /oauth/revoke, /oauth/introspect is invalid_request", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       const { tokens } = await signup(h);
       const rs = await h.registerClient({ name: "api", grantTypes: ["client_credentials"] });
       const rt = encodeURIComponent(tokens.refresh_token);
@@ -369,25 +367,23 @@ export function httpHardeningCases(createHarness: HarnessFactory) {
       }
       // None of them rotated or revoked anything: the refresh token still works.
       expect((await refresh(h, tokens.refresh_token)).status).toBe(200);
-      await h.close();
     });
 
     // Regression: JSON.parse kept the last of duplicated keys, so a parameter could be
     // repeated after all (a proxy reading the first value sees another request).
     it("a repeated key in an /oauth/* JSON body is invalid_request", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       const rs = await h.registerClient({ name: "api", grantTypes: ["client_credentials"] });
       const res = await h.request("/oauth/token", {
         method: "POST",
         headers: { "Content-Type": JSON_TYPE },
         body: `{"grant_type":"refresh_token","grant_type":"client_credentials","client_id":"${rs.clientId}","client_secret":"${rs.clientSecret}"}`,
       });
-      await h.close();
       expect(await errorOf(res)).toMatchObject({ status: 400, error: "invalid_request" });
     });
 
     it("answers a wrong method with 405 method_not_allowed and Allow", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       const cases: Array<[string, string, string]> = [
         ["GET", "/v1/login", "POST"],
         ["DELETE", "/oauth/token", "POST"],
@@ -407,11 +403,10 @@ export function httpHardeningCases(createHarness: HarnessFactory) {
           error: "method_not_allowed",
         });
       }
-      await h.close();
     });
 
     it("sets security headers on success, error, 404, 405, 413 and 415; no HSTS over http", async () => {
-      const h = await createHarness({ ISSUER: "http://auth.example.test" });
+      const h = await openHarness(createHarness, { ISSUER: "http://auth.example.test" });
       const responses = await sampleResponses(h);
       for (const [label, res] of responses) {
         SECURITY_HEADERS(res, label);
@@ -420,11 +415,10 @@ export function httpHardeningCases(createHarness: HarnessFactory) {
       expect(responses.map(([, res]) => res.status)).toEqual([
         200, 200, 200, 201, 400, 400, 401, 401, 404, 405, 413, 415,
       ]);
-      await h.close();
     });
 
     it("sends HSTS on every response when the issuer is https", async () => {
-      const h = await createHarness({ ISSUER: "https://auth.example.com" });
+      const h = await openHarness(createHarness, { ISSUER: "https://auth.example.com" });
       const responses = await sampleResponses(h);
       for (const [label, res] of responses) {
         SECURITY_HEADERS(res, label);
@@ -436,11 +430,10 @@ export function httpHardeningCases(createHarness: HarnessFactory) {
       expect(responses.map(([, res]) => res.status)).toEqual([
         200, 200, 200, 201, 400, 400, 401, 401, 404, 405, 413, 415,
       ]);
-      await h.close();
     });
 
     it("logs one line a request and never a password, token, secret or Authorization value", async () => {
-      const base = await createHarness();
+      const base = await openHarness(createHarness);
       const ids: string[] = [];
       // Counts every request and remembers its X-Request-Id.
       const h: Harness = {
@@ -551,22 +544,23 @@ export function httpHardeningCases(createHarness: HarnessFactory) {
       // The user id is logged when known.
       const meLine = requests[ids.indexOf(me.headers.get("X-Request-Id") as string)];
       expect(meLine).toMatchObject({ route: "/v1/me", status: 200, user_id: signedUp.user?.id });
-      await base.close();
     });
 
     // Regression: an unexpected database error was logged with drizzle's message, which
     // carries the query parameters — here the new user's scrypt hash and email.
     it("a database failure does not log query parameters", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
+      // D1 keeps a test file's schema across harnesses: leave no trigger behind, pass or fail
+      // (runs before the harness closes: onTestFinished callbacks run last-registered first).
+      onTestFinished(async () => {
+        await h.db.run(sql.raw("DROP TRIGGER IF EXISTS refuse_users"));
+      });
       await h.db.run(
         sql.raw(
           "CREATE TRIGGER refuse_users BEFORE INSERT ON users BEGIN SELECT RAISE(ABORT, 'refused'); END",
         ),
       );
       const res = await h.request("/v1/signup", json({ email: uniqueEmail(), password: PASSWORD }));
-      // D1 keeps a test file's schema across harnesses: leave no trigger behind.
-      await h.db.run(sql.raw("DROP TRIGGER refuse_users"));
-      await h.close();
       expect(res.status).toBe(500);
       expect(h.logs.join("\n")).not.toContain("$scrypt$");
     });

@@ -2,7 +2,7 @@ import { ACCESS_TOKEN_ALGORITHMS, type AccessTokenAlgorithm } from "./algorithms
 import { isHttpUrl } from "./discovery.ts";
 import { FETCH_TIMEOUT_MS } from "./http.ts";
 
-/** DESIGN.md (Configuration): the verifier SDK allows 30 s of clock skew by default. */
+/** Other services' clocks drift from the issuer's: allow 30 s of skew by default (Tessera's own endpoints allow 5 s). */
 export const DEFAULT_CLOCK_TOLERANCE_S = 30;
 
 /**
