@@ -42,7 +42,8 @@ export async function openNodeDatabase(options: {
 /**
  * Applies pending migrations. drizzle reads the applied list before its write transaction, so
  * two processes starting on one new file can both try the same migration; the loser's
- * transaction rolls back with "already exists". Trying again then finds it applied.
+ * transaction rolls back (SQLite reports it as a generic SQLITE_ERROR, no distinct code).
+ * Trying again then finds it applied; a failure that persists over five tries is real.
  */
 async function migrateWithRetry(db: Parameters<typeof migrate>[0], migrationsFolder: string) {
   for (let attempt = 1; ; attempt++) {
@@ -50,7 +51,7 @@ async function migrateWithRetry(db: Parameters<typeof migrate>[0], migrationsFol
       await migrate(db, { migrationsFolder });
       return;
     } catch (error) {
-      if (attempt >= 5 || !/already exists/i.test(String((error as Error)?.message))) throw error;
+      if (attempt >= 5) throw error;
       await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
     }
   }

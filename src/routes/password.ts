@@ -12,8 +12,8 @@ import {
   clearLoginFailures,
   throttleKey,
 } from "../rate-limits/login-throttle.ts";
-import { revokeUserSessions } from "../sessions/revoke-sessions.ts";
-import { findUserById, updatePasswordHash } from "../users/users.ts";
+import { changePassword } from "../users/change-password.ts";
+import { findUserById } from "../users/users.ts";
 
 const PasswordChangeSchema = z
   .object({
@@ -61,22 +61,17 @@ export const passwordRoutes = createRouter().openapi(passwordRoute, async (c) =>
   }
   await clearLoginFailures(db, throttle);
   const now = clock.now();
-  await updatePasswordHash(db, {
+  const { sessionsRevoked } = await changePassword(db, {
     userId: user.id,
     passwordHash: await hasher.hash(newPassword),
-    now,
-  });
-  const revoked = await revokeUserSessions(db, {
-    userId: user.id,
     exceptSessionId: c.var.auth.sid,
-    reason: "password_changed",
     now,
   });
   await recordEvent(c, { type: "password_changed", userId: user.id, sessionId: c.var.auth.sid });
   logger.info("password_changed", {
     request_id: c.var.requestId,
     user_id: user.id,
-    sessions_revoked: revoked,
+    sessions_revoked: sessionsRevoked,
   });
   return c.body(null, 204);
 });

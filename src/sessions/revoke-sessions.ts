@@ -31,12 +31,15 @@ export async function revokeSession(
   return rows.length > 0;
 }
 
-/** Revokes every session of `userId`, or every one but `exceptSessionId`. Returns the count. */
-export async function revokeUserSessions(
+/**
+ * The statement that revokes every live session of `userId`, or every one but
+ * `exceptSessionId`, returning their ids; for `db.batch` with another state change.
+ */
+export function revokeUserSessionsStatement(
   db: Database,
   input: { userId: string; exceptSessionId?: string; reason: RevokeReason; now: number },
-): Promise<number> {
-  const rows = await db
+) {
+  return db
     .update(sessions)
     .set({ revokedAt: input.now, revokedReason: input.reason })
     .where(
@@ -47,5 +50,12 @@ export async function revokeUserSessions(
       ),
     )
     .returning({ id: sessions.id });
-  return rows.length;
+}
+
+/** Revokes every session of `userId`, or every one but `exceptSessionId`. Returns the count. */
+export async function revokeUserSessions(
+  db: Database,
+  input: { userId: string; exceptSessionId?: string; reason: RevokeReason; now: number },
+): Promise<number> {
+  return (await revokeUserSessionsStatement(db, input)).length;
 }
