@@ -1,5 +1,6 @@
 import { accessTokenCases } from "../cases/access-token.cases.ts";
 import { authCases } from "../cases/auth.cases.ts";
+import { dbErrorCases } from "../cases/db-errors.cases.ts";
 import { httpCases } from "../cases/http.cases.ts";
 import { keyCases } from "../cases/keys.cases.ts";
 import { oauthClientCases } from "../cases/oauth-clients.cases.ts";
@@ -19,3 +20,4 @@ oauthClientCases(createNodeHarness);
 revokeIntrospectCases(createNodeHarness);
 keyCases(createNodeHarness);
 verifierCases(createNodeHarness);
+dbErrorCases(createNodeHarness);
