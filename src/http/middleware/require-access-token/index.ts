@@ -31,7 +31,18 @@ export const requireAccessToken = createMiddleware<AppEnv>(async (c, next) => {
   const now = clock.now();
   let claims = c.var.verifiedTokens.get(token, now);
   if (!claims) {
-    claims = await verifyAccessToken(keys, accessTokenSettings(config), token, now);
+    try {
+      claims = await verifyAccessToken(keys, accessTokenSettings(config), token, now);
+    } catch (error) {
+      // The caller learns only "invalid"; the operator's log says why (never the token).
+      if (error instanceof InvalidAccessToken) {
+        c.var.deps.logger.info("access_token_refused", {
+          request_id: c.var.requestId,
+          reason: error.reason,
+        });
+      }
+      throw error;
+    }
     c.var.verifiedTokens.set(token, claims);
   }
   // verifyAccessToken requires `sid` by default: this is a user's session token.
