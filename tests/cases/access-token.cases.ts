@@ -1,5 +1,6 @@
 import { base64url, decodeJwt, decodeProtectedHeader, generateKeyPair, SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
+import { openHarness } from "../harness/open.ts";
 import type { HarnessFactory } from "../harness/types.ts";
 import { bearer, errorOf, signup, verifyWithJwks } from "./helpers.ts";
 
@@ -9,7 +10,7 @@ const enc = (value: unknown) => base64url.encode(JSON.stringify(value));
 export function accessTokenCases(createHarness: HarnessFactory) {
   describe("access tokens", () => {
     it("is an RFC 9068 JWT that another service verifies against the JWKS", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       const { tokens } = await signup(h);
       const { payload, protectedHeader } = await verifyWithJwks(h, tokens.access_token);
       expect(protectedHeader).toMatchObject({ alg: "EdDSA", typ: "at+jwt" });
@@ -23,23 +24,21 @@ export function accessTokenCases(createHarness: HarnessFactory) {
       expect(Number(payload.exp) - Number(payload.iat)).toBe(900);
       expect(typeof payload.jti).toBe("string");
       expect(typeof payload.sid).toBe("string");
-      await h.close();
     });
 
     for (const alg of ["ES256", "RS256"] as const) {
       it(`signs with ${alg} when SIGNING_ALG=${alg}`, async () => {
-        const h = await createHarness({ SIGNING_ALG: alg });
+        const h = await openHarness(createHarness, { SIGNING_ALG: alg });
         const { tokens } = await signup(h);
         const { protectedHeader } = await verifyWithJwks(h, tokens.access_token);
         expect(protectedHeader.alg).toBe(alg);
         const me = await h.request("/v1/me", bearer(tokens.access_token));
         expect(me.status).toBe(200);
-        await h.close();
       });
     }
 
     it("uses ACCESS_TOKEN_AUDIENCE and ACCESS_TOKEN_TTL", async () => {
-      const h = await createHarness({
+      const h = await openHarness(createHarness, {
         ACCESS_TOKEN_AUDIENCE: "https://api.example.com",
         ACCESS_TOKEN_TTL: "5m",
       });
@@ -48,11 +47,10 @@ export function accessTokenCases(createHarness: HarnessFactory) {
       const claims = decodeJwt(tokens.access_token);
       expect(claims.aud).toBe("https://api.example.com");
       expect(Number(claims.exp) - Number(claims.iat)).toBe(300);
-      await h.close();
     });
 
     it("refuses a missing token (or another scheme) with a bare Bearer challenge", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       for (const authorization of [undefined, "Basic dXNlcjpwYXNz", "Bearer", "Bearer "]) {
         const headers: Record<string, string> = authorization
           ? { Authorization: authorization }
@@ -61,11 +59,10 @@ export function accessTokenCases(createHarness: HarnessFactory) {
         expect(res.headers.get("WWW-Authenticate"), authorization).toBe("Bearer");
         expect(await errorOf(res)).toMatchObject({ status: 401, error: "invalid_token" });
       }
-      await h.close();
     });
 
     it("refuses tampered, alg:none, wrong-audience, expired and malformed tokens", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       const { tokens } = await signup(h);
       const [head, body, sig] = tokens.access_token.split(".") as [string, string, string];
       const claims = decodeJwt(tokens.access_token);
@@ -93,11 +90,10 @@ export function accessTokenCases(createHarness: HarnessFactory) {
         expect(res.headers.get("WWW-Authenticate"), name).toBe('Bearer error="invalid_token"');
         expect(((await res.json()) as { error: string }).error, name).toBe("invalid_token");
       }
-      await h.close();
     });
 
     it("refuses server-signed tokens with a wrong audience, issuer or missing claims", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       const { tokens } = await signup(h);
       const { kid, alg, privateKey } = await h.signingKey();
       const claims = decodeJwt(tokens.access_token);
@@ -126,18 +122,16 @@ export function accessTokenCases(createHarness: HarnessFactory) {
         const res = await h.request("/v1/me", bearer(await sign(claims, typ)));
         expect(res.status, typ).toBe(401);
       }
-      await h.close();
     });
 
     it("refuses an expired token, allowing at most 5 s of skew", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       const { tokens } = await signup(h);
       h.clock.advance(900_000 + 4_000);
       expect((await h.request("/v1/me", bearer(tokens.access_token))).status).toBe(200);
       h.clock.advance(2_000);
       const res = await h.request("/v1/me", bearer(tokens.access_token));
       expect(await errorOf(res)).toMatchObject({ status: 401, error: "invalid_token" });
-      await h.close();
     });
   });
 }

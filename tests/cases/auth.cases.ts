@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { openHarness } from "../harness/open.ts";
 import type { HarnessFactory } from "../harness/types.ts";
 import {
   bearer,
@@ -15,7 +16,7 @@ import {
 export function authCases(createHarness: HarnessFactory) {
   describe("signup, login, me", () => {
     it("signs up: 201, token response, user, no-store, request id", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       const email = uniqueEmail("ada");
       const res = await h.request("/v1/signup", json({ email, password: PASSWORD }));
       expect(res.status).toBe(201);
@@ -31,43 +32,39 @@ export function authCases(createHarness: HarnessFactory) {
       expect(typeof body.access_token).toBe("string");
       expect(body.refresh_token).toMatch(/^[\w-]{22}\.0\.[\w-]{43}$/);
       expect(JSON.stringify(body)).not.toContain("password");
-      await h.close();
     });
 
     it("normalises the email: trimmed and lower-cased", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       const email = uniqueEmail("Grace");
       const { tokens } = await signup(h, `  ${email.toUpperCase()}  `);
       expect(tokens.user?.email).toBe(email.toLowerCase());
       const again = await login(h, email.toLowerCase());
       expect(again.user?.id).toBe(tokens.user?.id);
-      await h.close();
     });
 
     it("refuses a second signup with the same email in any case or spacing: 409 user_exists", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       const email = uniqueEmail("dup");
       await signup(h, email);
       for (const variant of [email, email.toUpperCase(), ` ${email} `]) {
         const res = await h.request("/v1/signup", json({ email: variant, password: PASSWORD }));
         expect(await errorOf(res)).toMatchObject({ status: 409, error: "user_exists" });
       }
-      await h.close();
     });
 
     it("logs in and reads /v1/me with the access token", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       const { email, tokens } = await signup(h);
       const logged = await login(h, email);
       expect(logged.user).toEqual(tokens.user);
       const me = await h.request("/v1/me", bearer(logged.access_token));
       expect(me.status).toBe(200);
       expect(await me.json()).toEqual(tokens.user);
-      await h.close();
     });
 
     it("answers wrong password and unknown email identically", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       const { email } = await signup(h);
       const before = h.hashCount();
       const wrong = await h.request("/v1/login", json({ email, password: "not the password" }));
@@ -86,19 +83,17 @@ export function authCases(createHarness: HarnessFactory) {
       const headerNames = (r: Response) =>
         [...r.headers.keys()].filter((k) => k !== "x-request-id").sort();
       expect(headerNames(unknown)).toEqual(headerNames(wrong));
-      await h.close();
     });
 
     it("logs in with the NFC or NFD spelling of the same password", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       const nfc = "pässwörd-Ångström".normalize("NFC");
       const { email } = await signup(h, uniqueEmail(), nfc);
       await expect(login(h, email, nfc.normalize("NFD"))).resolves.toBeTruthy();
-      await h.close();
     });
 
     it("enforces the password policy: ≥ 8 code points, ≤ 1024 bytes", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       const short = await h.request(
         "/v1/signup",
         json({ email: uniqueEmail(), password: "short" }),
@@ -118,11 +113,10 @@ export function authCases(createHarness: HarnessFactory) {
         json({ email: uniqueEmail(), password: "🔑".repeat(8) }),
       );
       expect(emoji.status).toBe(201);
-      await h.close();
     });
 
     it("validates fields: 400 invalid_request with issues", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       const cases: unknown[] = [
         {},
         { email: "ada@example.com" },
@@ -147,17 +141,15 @@ export function authCases(createHarness: HarnessFactory) {
         "email",
         "password",
       ]);
-      await h.close();
     });
 
     it("never writes the password, its hash or the email to the log", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       const { email } = await signup(h);
       const logged = h.logs.join("\n");
       expect(logged).not.toContain(PASSWORD);
       expect(logged).not.toContain("$scrypt$");
       expect(logged).not.toContain(email);
-      await h.close();
     });
   });
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { openHarness } from "../harness/open.ts";
 import type { HarnessFactory } from "../harness/types.ts";
 import { errorOf, form, json, PASSWORD, signup, uniqueEmail } from "./helpers.ts";
 
@@ -6,7 +7,7 @@ import { errorOf, form, json, PASSWORD, signup, uniqueEmail } from "./helpers.ts
 export function httpCases(createHarness: HarnessFactory) {
   describe("HTTP contract", () => {
     it("puts X-Request-Id on every response, errors included", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       for (const [path, init] of [
         ["/healthz", {}],
         ["/nope", {}],
@@ -16,11 +17,10 @@ export function httpCases(createHarness: HarnessFactory) {
         const res = await h.request(path, init);
         expect(res.headers.get("X-Request-Id"), path).toMatch(/.+/);
       }
-      await h.close();
     });
 
     it("answers malformed JSON with 400 invalid_request, never 500", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       for (const body of ["{", '{"email": ', "not json", '{"email":"a@b.co","password":}']) {
         const res = await h.request("/v1/signup", {
           method: "POST",
@@ -29,11 +29,10 @@ export function httpCases(createHarness: HarnessFactory) {
         });
         expect(await errorOf(res), body).toMatchObject({ status: 400, error: "invalid_request" });
       }
-      await h.close();
     });
 
     it("answers a wrong content type with 415 unsupported_media_type", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       const body = JSON.stringify({ email: uniqueEmail(), password: PASSWORD });
       for (const type of [
         "text/plain",
@@ -56,22 +55,20 @@ export function httpCases(createHarness: HarnessFactory) {
         body: "grant_type=refresh_token",
       });
       expect(await errorOf(token)).toMatchObject({ status: 415, error: "unsupported_media_type" });
-      await h.close();
     });
 
     it("accepts JSON with a charset parameter", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       const res = await h.request("/v1/signup", {
         method: "POST",
         headers: { "Content-Type": "application/json; charset=utf-8" },
         body: JSON.stringify({ email: uniqueEmail(), password: PASSWORD }),
       });
       expect(res.status).toBe(201);
-      await h.close();
     });
 
     it("refuses bodies over 64 KB with 413 payload_too_large", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       const big = JSON.stringify({ email: uniqueEmail(), password: "x".repeat(70 * 1024) });
       const res = await h.request("/v1/signup", {
         method: "POST",
@@ -81,11 +78,10 @@ export function httpCases(createHarness: HarnessFactory) {
       // Connection: close, so a server does not read the unread rest as the next request.
       expect(res.headers.get("Connection")).toBe("close");
       expect(await errorOf(res)).toMatchObject({ status: 413, error: "payload_too_large" });
-      await h.close();
     });
 
     it("token endpoint: unknown grant, missing grant, missing token, repeated parameter", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       const { tokens } = await signup(h);
       const unknown = await h.request("/oauth/token", form({ grant_type: "password" }));
       expect(await errorOf(unknown)).toMatchObject({
@@ -109,11 +105,10 @@ export function httpCases(createHarness: HarnessFactory) {
         json({ grant_type: "refresh_token", refresh_token: 7 }),
       );
       expect(await errorOf(wrongType)).toMatchObject({ status: 400, error: "invalid_request" });
-      await h.close();
     });
 
     it("answers a wrong method with 405 and Allow, an unknown path with 404", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       const res = await h.request("/v1/login", { method: "GET" });
       expect(res.headers.get("Allow")).toBe("POST");
       expect(res.headers.get("Cache-Control")).toBe("no-store");
@@ -122,11 +117,10 @@ export function httpCases(createHarness: HarnessFactory) {
         status: 404,
         error: "not_found",
       });
-      await h.close();
     });
 
     it("serves the JWKS with caching headers, ETag and 304", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       const res = await h.request("/.well-known/jwks.json");
       expect(res.status).toBe(200);
       expect(res.headers.get("Cache-Control")).toBe("public, max-age=300");
@@ -143,11 +137,10 @@ export function httpCases(createHarness: HarnessFactory) {
         headers: { "If-None-Match": etag },
       });
       expect(cached.status).toBe(304);
-      await h.close();
     });
 
     it("publishes RFC 8414 metadata at both well-known paths", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       for (const path of [
         "/.well-known/oauth-authorization-server",
         "/.well-known/openid-configuration",
@@ -165,11 +158,10 @@ export function httpCases(createHarness: HarnessFactory) {
           access_token_signing_alg_values_supported: ["EdDSA"],
         });
       }
-      await h.close();
     });
 
     it("reports health and serves the OpenAPI document and docs page", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       const health = await h.request("/healthz");
       expect(health.status).toBe(200);
       expect(await health.json()).toEqual({ status: "ok" });
@@ -192,16 +184,14 @@ export function httpCases(createHarness: HarnessFactory) {
       const docs = await h.request("/docs");
       expect(docs.status).toBe(200);
       expect(docs.headers.get("Content-Type")).toContain("text/html");
-      await h.close();
     });
 
     it("sets security headers on every response", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       const res = await h.request("/healthz");
       expect(res.headers.get("X-Content-Type-Options")).toBe("nosniff");
       expect(res.headers.get("Referrer-Policy")).toBe("no-referrer");
       expect(res.headers.get("Content-Security-Policy")).toContain("frame-ancestors 'none'");
-      await h.close();
     });
   });
 }

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { signingKeys } from "../../src/db/schema.ts";
 import { rotateSigningKeys } from "../../src/keys/rotate-signing-keys.ts";
 import { deriveKeys } from "../../src/secrets/derive-keys.ts";
+import { openHarness } from "../harness/open.ts";
 import type { Harness, HarnessFactory } from "../harness/types.ts";
 import { login, signup, verifyWithJwks } from "./helpers.ts";
 
@@ -19,7 +20,7 @@ const DAY = 86_400_000;
 export function keyCases(createHarness: HarnessFactory) {
   describe("signing keys", () => {
     it("rotation promotes next to current; old tokens still verify, new ones carry the new kid", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       const before = await jwks(h);
       const { email, tokens } = await signup(h);
       const oldKid = kidOf(tokens.access_token);
@@ -36,11 +37,10 @@ export function keyCases(createHarness: HarnessFactory) {
       expect(kidOf(fresh.access_token)).toBe(rotation.current);
       await verifyWithJwks(h, tokens.access_token);
       await verifyWithJwks(h, fresh.access_token);
-      await h.close();
     });
 
     it("a rotation by another process reaches this instance within its key-cache time", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       const { email } = await signup(h);
       // Rotate through the database only, as the CLI does from another process.
       const { keyEncryptionKey } = await deriveKeys(h.config.secret as string);
@@ -51,11 +51,10 @@ export function keyCases(createHarness: HarnessFactory) {
       });
       h.clock.advance(31_000);
       expect(kidOf((await login(h, email)).access_token)).toBe(rotation.current);
-      await h.close();
     });
 
     it("scheduled maintenance rotates when due, only after next was published for the JWKS max-age", async () => {
-      const h = await createHarness({ KEY_ROTATION_INTERVAL: "1d" });
+      const h = await openHarness(createHarness, { KEY_ROTATION_INTERVAL: "1d" });
       const first = await jwks(h);
       expect((await h.maintainKeys()).rotated).toBeUndefined();
       h.clock.advance(DAY + MINUTE);
@@ -70,11 +69,10 @@ export function keyCases(createHarness: HarnessFactory) {
       const done = await h.maintainKeys();
       expect(first.map((k) => k.kid)).toContain(done.rotated?.current);
       expect(await jwks(h)).toHaveLength(3);
-      await h.close();
     });
 
     it("retires a previous key once every token it signed has expired", async () => {
-      const h = await createHarness({ KEY_ROTATION_INTERVAL: "0" });
+      const h = await openHarness(createHarness, { KEY_ROTATION_INTERVAL: "0" });
       const { tokens } = await signup(h);
       const oldKid = kidOf(tokens.access_token);
       await h.rotateKeys();
@@ -84,14 +82,12 @@ export function keyCases(createHarness: HarnessFactory) {
       h.clock.advance(900_000 + 2 * MINUTE);
       expect((await h.maintainKeys()).retired).toEqual([oldKid]);
       expect((await jwks(h)).map((k) => k.kid)).not.toContain(oldKid);
-      await h.close();
     });
 
     it("KEY_ROTATION_INTERVAL=0 never rotates on schedule", async () => {
-      const h = await createHarness({ KEY_ROTATION_INTERVAL: "0" });
+      const h = await openHarness(createHarness, { KEY_ROTATION_INTERVAL: "0" });
       h.clock.advance(400 * DAY);
       expect((await h.maintainKeys()).rotated).toBeUndefined();
-      await h.close();
     });
   });
 }

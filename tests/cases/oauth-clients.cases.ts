@@ -1,5 +1,6 @@
 import { decodeJwt } from "jose";
 import { describe, expect, it } from "vitest";
+import { openHarness } from "../harness/open.ts";
 import type { Harness, HarnessFactory } from "../harness/types.ts";
 import { basic, errorOf, form, json, refresh, signup, verifyWithJwks } from "./helpers.ts";
 
@@ -21,7 +22,7 @@ async function serviceClient(h: Harness, scopes = ["read", "write"]) {
 export function oauthClientCases(createHarness: HarnessFactory) {
   describe("OAuth clients", () => {
     it("client_credentials with client_secret_basic issues a service token, no refresh token", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       const svc = await serviceClient(h);
       const res = await h.request(
         "/oauth/token",
@@ -35,11 +36,10 @@ export function oauthClientCases(createHarness: HarnessFactory) {
       const { payload } = await verifyWithJwks(h, body.access_token as string);
       expect(payload).toMatchObject({ sub: svc.id, client_id: svc.id, scope: "read write" });
       expect(payload.sid).toBeUndefined();
-      await h.close();
     });
 
     it("client_secret_post works; requested scopes are narrowed, never widened", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       const svc = await serviceClient(h);
       const post = (scope?: string) =>
         h.request(
@@ -61,11 +61,10 @@ export function oauthClientCases(createHarness: HarnessFactory) {
         status: 400,
         error: "invalid_scope",
       });
-      await h.close();
     });
 
     it("honours a client's own access-token TTL", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       const c = await h.registerClient({
         name: "short",
         grantTypes: ["client_credentials"],
@@ -79,11 +78,10 @@ export function oauthClientCases(createHarness: HarnessFactory) {
       expect(body.expires_in).toBe(60);
       const claims = decodeJwt(body.access_token);
       expect(Number(claims.exp) - Number(claims.iat)).toBe(60);
-      await h.close();
     });
 
     it("refuses every client-authentication failure with 401 invalid_client and a challenge", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       const svc = await serviceClient(h);
       const other = await serviceClient(h);
       const grant = { grant_type: "client_credentials" };
@@ -124,11 +122,10 @@ export function oauthClientCases(createHarness: HarnessFactory) {
         ),
       );
       expect(await errorOf(both)).toMatchObject({ status: 400, error: "invalid_request" });
-      await h.close();
     });
 
     it("a client may use only its registered grant types: 400 unauthorized_client", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       const svc = await serviceClient(h);
       const res = await h.request(
         "/oauth/token",
@@ -144,11 +141,10 @@ export function oauthClientCases(createHarness: HarnessFactory) {
         status: 400,
         error: "unauthorized_client",
       });
-      await h.close();
     });
 
     it("refresh tokens are bound to their client: another client gets invalid_grant", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       const { tokens } = await signup(h);
       const confidential = await h.registerClient({
         name: "web backend",
@@ -165,11 +161,10 @@ export function oauthClientCases(createHarness: HarnessFactory) {
         ),
       );
       expect(await errorOf(res)).toMatchObject({ status: 400, error: "invalid_grant" });
-      await h.close();
     });
 
     it("client-credentials tokens are not user tokens: /v1/me refuses them", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       const svc = await serviceClient(h);
       const { access_token } = (await (
         await h.request(
@@ -181,18 +176,16 @@ export function oauthClientCases(createHarness: HarnessFactory) {
         headers: { Authorization: `Bearer ${access_token}` },
       });
       expect(me.status).toBe(401);
-      await h.close();
     });
 
     it("accepts JSON at the token endpoint for client_credentials too", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       const svc = await serviceClient(h);
       const res = await h.request(
         "/oauth/token",
         json({ grant_type: "client_credentials", client_id: svc.id, client_secret: svc.secret }),
       );
       expect(res.status).toBe(200);
-      await h.close();
     });
   });
 }

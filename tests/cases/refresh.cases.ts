@@ -1,5 +1,6 @@
 import { decodeJwt } from "jose";
 import { describe, expect, it } from "vitest";
+import { openHarness } from "../harness/open.ts";
 import type { HarnessFactory } from "../harness/types.ts";
 import { errorOf, json, refresh, signup, type TokenBody, verifyWithJwks } from "./helpers.ts";
 
@@ -9,7 +10,7 @@ const DAY = 86_400_000;
 export function refreshCases(createHarness: HarnessFactory) {
   describe("refresh rotation", () => {
     it("rotates: new refresh token, next generation, fresh access token, no-store", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       const { tokens } = await signup(h);
       h.clock.advance(1000);
       const res = await refresh(h, tokens.refresh_token);
@@ -24,22 +25,20 @@ export function refreshCases(createHarness: HarnessFactory) {
       const { payload } = await verifyWithJwks(h, next.access_token);
       expect(payload.sid).toBe(sid);
       expect(payload.sub).toBe(tokens.user?.id);
-      await h.close();
     });
 
     it("accepts JSON as well as form encoding", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       const { tokens } = await signup(h);
       const res = await h.request(
         "/oauth/token",
         json({ grant_type: "refresh_token", refresh_token: tokens.refresh_token }),
       );
       expect(res.status).toBe(200);
-      await h.close();
     });
 
     it("revokes the session when a rotated token is replayed after the grace window", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       const { tokens } = await signup(h);
       const second = (await (await refresh(h, tokens.refresh_token)).json()) as TokenBody;
       h.clock.advance(11_000);
@@ -55,11 +54,10 @@ export function refreshCases(createHarness: HarnessFactory) {
         level: "warn",
         session_id: tokens.refresh_token.split(".")[0],
       });
-      await h.close();
     });
 
     it("a third token of the family also fails after reuse", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       const { tokens } = await signup(h);
       const t1 = (await (await refresh(h, tokens.refresh_token)).json()) as TokenBody;
       h.clock.advance(20_000);
@@ -68,11 +66,10 @@ export function refreshCases(createHarness: HarnessFactory) {
       expect((await refresh(h, t1.refresh_token)).status).toBe(400);
       expect((await refresh(h, t2.refresh_token)).status).toBe(400);
       expect((await refresh(h, tokens.refresh_token)).status).toBe(400);
-      await h.close();
     });
 
     it("20 concurrent refreshes with one token all succeed with one identical refresh token", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       const { tokens } = await signup(h);
       const responses = await Promise.all(
         Array.from({ length: 20 }, () => refresh(h, tokens.refresh_token)),
@@ -87,22 +84,20 @@ export function refreshCases(createHarness: HarnessFactory) {
       for (const b of bodies) await verifyWithJwks(h, b.access_token);
       h.clock.advance(1000);
       expect((await refresh(h, winner)).status).toBe(200);
-      await h.close();
     });
 
     it("converges only for the direct parent: two generations behind is reuse even in the grace", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       const { tokens } = await signup(h);
       const t1 = (await (await refresh(h, tokens.refresh_token)).json()) as TokenBody;
       const t2 = (await (await refresh(h, t1.refresh_token)).json()) as TokenBody;
       // Still inside 10 s, but gen 0 is two behind gen 2.
       expect((await refresh(h, tokens.refresh_token)).status).toBe(400);
       expect((await refresh(h, t2.refresh_token)).status).toBe(400);
-      await h.close();
     });
 
     it("within the grace a late racer gets the same token; REFRESH_REUSE_GRACE=0 turns it off", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       const { tokens } = await signup(h);
       const t1 = (await (await refresh(h, tokens.refresh_token)).json()) as TokenBody;
       h.clock.advance(9_000);
@@ -110,16 +105,15 @@ export function refreshCases(createHarness: HarnessFactory) {
       expect(late.refresh_token).toBe(t1.refresh_token);
       await h.close();
 
-      const strict = await createHarness({ REFRESH_REUSE_GRACE: "0" });
+      const strict = await openHarness(createHarness, { REFRESH_REUSE_GRACE: "0" });
       const s = await signup(strict);
       const s1 = (await (await refresh(strict, s.tokens.refresh_token)).json()) as TokenBody;
       expect((await refresh(strict, s.tokens.refresh_token)).status).toBe(400);
       expect((await refresh(strict, s1.refresh_token)).status).toBe(400);
-      await strict.close();
     });
 
     it("forged or unknown tokens are refused without revoking anything", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       const { tokens: first } = await signup(h);
       // Move the session two generations on, past the grace, so a forged *old* generation
       // would reach the reuse-revocation path if the MAC were not checked first.
@@ -144,11 +138,10 @@ export function refreshCases(createHarness: HarnessFactory) {
       }
       // The real token still works: forgeries never touched the session.
       expect((await refresh(h, tokens.refresh_token)).status).toBe(200);
-      await h.close();
     });
 
     it("refuses a client_id that does not match the session's client", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       const { tokens } = await signup(h);
       const app = await h.registerClient({
         name: "other app",
@@ -161,11 +154,10 @@ export function refreshCases(createHarness: HarnessFactory) {
       expect(await errorOf(unknown)).toMatchObject({ status: 401, error: "invalid_client" });
       const same = await refresh(h, tokens.refresh_token, { client_id: "first-party" });
       expect(same.status).toBe(200);
-      await h.close();
     });
 
     it("enforces the idle timeout", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       const { tokens } = await signup(h);
       h.clock.advance(29 * DAY);
       const alive = (await (await refresh(h, tokens.refresh_token)).json()) as TokenBody;
@@ -174,11 +166,13 @@ export function refreshCases(createHarness: HarnessFactory) {
       expect(await errorOf(await refresh(h, alive.refresh_token))).toMatchObject({
         error: "invalid_grant",
       });
-      await h.close();
     });
 
     it("enforces the absolute lifetime however often the session refreshes", async () => {
-      const h = await createHarness({ REFRESH_IDLE_TTL: "30d", SESSION_MAX_AGE: "40d" });
+      const h = await openHarness(createHarness, {
+        REFRESH_IDLE_TTL: "30d",
+        SESSION_MAX_AGE: "40d",
+      });
       const { tokens } = await signup(h);
       let token = tokens.refresh_token;
       h.clock.advance(20 * DAY);
@@ -191,16 +185,14 @@ export function refreshCases(createHarness: HarnessFactory) {
       expect(body.refresh_token_expires_in).toBe(86400);
       h.clock.advance(DAY);
       expect((await refresh(h, body.refresh_token)).status).toBe(400);
-      await h.close();
     });
 
     it("access tokens minted by refresh carry the session and keep the subject", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       const { tokens } = await signup(h);
       const next = (await (await refresh(h, tokens.refresh_token)).json()) as TokenBody;
       expect(decodeJwt(next.access_token).sid).toBe(decodeJwt(tokens.access_token).sid);
       expect(decodeJwt(next.access_token).jti).not.toBe(decodeJwt(tokens.access_token).jti);
-      await h.close();
     });
   });
 }

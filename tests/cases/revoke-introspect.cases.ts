@@ -1,5 +1,6 @@
 import { decodeJwt, generateKeyPair, SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
+import { openHarness } from "../harness/open.ts";
 import type { Harness, HarnessFactory } from "../harness/types.ts";
 import {
   basic,
@@ -42,7 +43,7 @@ const revoke = (h: Harness, params: Record<string, string>, headers: Record<stri
 export function revokeIntrospectCases(createHarness: HarnessFactory) {
   describe("revocation (RFC 7009)", () => {
     it("a refresh token revokes its session", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       const { email, tokens } = await signup(h);
       const other = await login(h, email);
       const res = await revoke(h, {
@@ -52,30 +53,27 @@ export function revokeIntrospectCases(createHarness: HarnessFactory) {
       expect(res.status).toBe(200);
       expect((await refresh(h, tokens.refresh_token)).status).toBe(400);
       expect((await refresh(h, other.refresh_token)).status).toBe(200);
-      await h.close();
     });
 
     it("an access token revokes its session too", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       const { tokens } = await signup(h);
       expect((await revoke(h, { token: tokens.access_token })).status).toBe(200);
       expect((await refresh(h, tokens.refresh_token)).status).toBe(400);
-      await h.close();
     });
 
     it("unknown, malformed, already revoked and foreign tokens still answer 200", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       const { tokens } = await signup(h);
       for (const token of ["nonsense", `${tokens.refresh_token.slice(0, -2)}AA`, "a.b.c"]) {
         expect((await revoke(h, { token })).status, token).toBe(200);
       }
       expect((await revoke(h, { token: tokens.refresh_token })).status).toBe(200);
       expect((await revoke(h, { token: tokens.refresh_token })).status).toBe(200);
-      await h.close();
     });
 
     it("another client cannot revoke a first-party session", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       const { tokens } = await signup(h);
       const svc = await h.registerClient({ name: "svc", grantTypes: ["client_credentials"] });
       const res = await revoke(
@@ -85,24 +83,22 @@ export function revokeIntrospectCases(createHarness: HarnessFactory) {
       );
       expect(res.status).toBe(200);
       expect((await refresh(h, tokens.refresh_token)).status).toBe(200);
-      await h.close();
     });
 
     it("needs a token parameter and valid client credentials when they are sent", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       expect(await errorOf(await revoke(h, {}))).toMatchObject({
         status: 400,
         error: "invalid_request",
       });
       const bad = await revoke(h, { token: "x" }, { Authorization: basic("nobody", "nothing") });
       expect(await errorOf(bad)).toMatchObject({ status: 401, error: "invalid_client" });
-      await h.close();
     });
   });
 
   describe("introspection (RFC 7662)", () => {
     it("describes an active access token and turns inactive at once on logout", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       const rs = await resourceServer(h);
       const { tokens } = await signup(h);
       const active = await rs.introspect(tokens.access_token);
@@ -120,11 +116,10 @@ export function revokeIntrospectCases(createHarness: HarnessFactory) {
       await h.request("/v1/logout", bearer(tokens.access_token, { method: "POST" }));
       // The JWT is still unexpired, but its session is gone.
       expect(await rs.introspect(tokens.access_token)).toEqual({ active: false });
-      await h.close();
     });
 
     it("is inactive for expired, foreign and garbage tokens", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       const rs = await resourceServer(h);
       const { tokens } = await signup(h);
       const { privateKey } = await generateKeyPair("EdDSA");
@@ -136,11 +131,10 @@ export function revokeIntrospectCases(createHarness: HarnessFactory) {
       }
       h.clock.advance(901_000 + 5_000);
       expect(await rs.introspect(tokens.access_token)).toEqual({ active: false });
-      await h.close();
     });
 
     it("a refresh token is active only at the session's current generation", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       const rs = await resourceServer(h);
       const { tokens } = await signup(h);
       expect(await rs.introspect(tokens.refresh_token)).toMatchObject({
@@ -151,11 +145,10 @@ export function revokeIntrospectCases(createHarness: HarnessFactory) {
       const next = (await (await refresh(h, tokens.refresh_token)).json()) as TokenBody;
       expect(await rs.introspect(tokens.refresh_token)).toEqual({ active: false });
       expect((await rs.introspect(next.refresh_token)).active).toBe(true);
-      await h.close();
     });
 
     it("client-credentials tokens are active until their client is deleted or they expire", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       const rs = await resourceServer(h);
       const svcToken = (await (
         await h.request("/oauth/token", {
@@ -170,11 +163,10 @@ export function revokeIntrospectCases(createHarness: HarnessFactory) {
         active: true,
         sub: rs.clientId,
       });
-      await h.close();
     });
 
     it("never answers unauthenticated or public callers", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       const { tokens } = await signup(h);
       const publicApp = await h.registerClient({
         name: "spa",
@@ -195,7 +187,6 @@ export function revokeIntrospectCases(createHarness: HarnessFactory) {
       }
       const withJson = await h.request("/oauth/introspect", json({ token: tokens.access_token }));
       expect(withJson.status).toBe(401);
-      await h.close();
     });
   });
 }

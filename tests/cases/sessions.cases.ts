@@ -1,6 +1,7 @@
 import { decodeJwt } from "jose";
 import { describe, expect, it } from "vitest";
 import type { SessionView } from "../../src/sessions/list-sessions.ts";
+import { openHarness } from "../harness/open.ts";
 import type { HarnessFactory } from "../harness/types.ts";
 import { bearer, errorOf, json, login, refresh, signup, type TokenBody } from "./helpers.ts";
 
@@ -14,7 +15,7 @@ export function sessionCases(createHarness: HarnessFactory) {
 
   describe("sessions and logout", () => {
     it("lists live sessions with current marked and the documented fields", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       const { email, tokens } = await signup(h);
       const phone = await h.request(
         "/v1/login",
@@ -40,11 +41,10 @@ export function sessionCases(createHarness: HarnessFactory) {
       const stranger = await signup(h);
       expect(await listSessions(h, stranger.tokens.access_token)).toHaveLength(1);
       void tokens;
-      await h.close();
     });
 
     it("DELETE /v1/sessions/:id revokes one session; its refresh token is refused", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       const { email, tokens } = await signup(h);
       const other = await login(h, email);
       const otherSid = decodeJwt(other.access_token).sid as string;
@@ -63,11 +63,10 @@ export function sessionCases(createHarness: HarnessFactory) {
         bearer(tokens.access_token, { method: "DELETE" }),
       );
       expect(again.status).toBe(404);
-      await h.close();
     });
 
     it("another user's session is 404 and stays alive", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       const alice = await signup(h);
       const bob = await signup(h);
       const bobSid = decodeJwt(bob.tokens.access_token).sid as string;
@@ -77,22 +76,20 @@ export function sessionCases(createHarness: HarnessFactory) {
       );
       expect(await errorOf(res)).toMatchObject({ status: 404, error: "not_found" });
       expect((await refresh(h, bob.tokens.refresh_token)).status).toBe(200);
-      await h.close();
     });
 
     it("logout (local, default, empty body) ends only this session", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       const { email, tokens } = await signup(h);
       const other = await login(h, email);
       const res = await h.request("/v1/logout", bearer(tokens.access_token, { method: "POST" }));
       expect(res.status).toBe(204);
       expect((await refresh(h, tokens.refresh_token)).status).toBe(400);
       expect((await refresh(h, other.refresh_token)).status).toBe(200);
-      await h.close();
     });
 
     it("logout scope=global ends every session of the user", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       const { email, tokens } = await signup(h);
       const other = await login(h, email);
       const stranger = await signup(h);
@@ -104,11 +101,10 @@ export function sessionCases(createHarness: HarnessFactory) {
       expect((await refresh(h, tokens.refresh_token)).status).toBe(400);
       expect((await refresh(h, other.refresh_token)).status).toBe(400);
       expect((await refresh(h, stranger.tokens.refresh_token)).status).toBe(200);
-      await h.close();
     });
 
     it("logout scope=others keeps only this session", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       const { email, tokens } = await signup(h);
       const a = await login(h, email);
       const b = await login(h, email);
@@ -120,11 +116,10 @@ export function sessionCases(createHarness: HarnessFactory) {
       expect((await refresh(h, a.refresh_token)).status).toBe(400);
       expect((await refresh(h, b.refresh_token)).status).toBe(400);
       expect((await refresh(h, tokens.refresh_token)).status).toBe(200);
-      await h.close();
     });
 
     it("logout refuses an unknown scope and needs a bearer token", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       const { tokens } = await signup(h);
       const bad = await h.request(
         "/v1/logout",
@@ -133,17 +128,15 @@ export function sessionCases(createHarness: HarnessFactory) {
       expect(await errorOf(bad)).toMatchObject({ status: 400, error: "invalid_request" });
       const anon = await h.request("/v1/logout", { method: "POST" });
       expect(await errorOf(anon)).toMatchObject({ status: 401, error: "invalid_token" });
-      await h.close();
     });
 
     it("an access token of a revoked session stays valid until exp (stateless JWT)", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       const { tokens } = await signup(h);
       await h.request("/v1/logout", bearer(tokens.access_token, { method: "POST" }));
       expect((await h.request("/v1/me", bearer(tokens.access_token))).status).toBe(200);
       h.clock.advance(906_000);
       expect((await h.request("/v1/me", bearer(tokens.access_token))).status).toBe(401);
-      await h.close();
     });
   });
 }

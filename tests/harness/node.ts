@@ -14,12 +14,22 @@ export const MIGRATIONS = fileURLToPath(new URL("../../migrations", import.meta.
  */
 export const createNodeHarness: HarnessFactory = async (env = {}) => {
   const dir = await mkdtemp(join(tmpdir(), "tessera-test-"));
-  const { db, client } = await openNodeDatabase({
-    url: `file:${join(dir, "tessera.db")}`,
-    migrationsFolder: MIGRATIONS,
-  });
-  return testHarness(db, env, async () => {
-    client.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const removeDir = () => rm(dir, { recursive: true, force: true });
+  let opened: Awaited<ReturnType<typeof openNodeDatabase>> | undefined;
+  try {
+    opened = await openNodeDatabase({
+      url: `file:${join(dir, "tessera.db")}`,
+      migrationsFolder: MIGRATIONS,
+    });
+    const { client } = opened;
+    return await testHarness(opened.db, env, async () => {
+      client.close();
+      await removeDir();
+    });
+  } catch (error) {
+    // A harness that failed to start (bad variable, migration error) leaves nothing behind.
+    opened?.client.close();
+    await removeDir();
+    throw error;
+  }
 };

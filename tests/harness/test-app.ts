@@ -44,6 +44,7 @@ export async function testHarness(
     }),
     verifyDummy: counted(inner.verifyDummy),
   };
+  let closing: Promise<void> | undefined;
   const { app, deps, rotateKeys, maintainKeys, pruneStale } = await bootstrap({
     config,
     db,
@@ -80,6 +81,10 @@ export async function testHarness(
       const { client, clientSecret } = await createClient(db, input, clock.now());
       return { clientId: client.clientId, clientSecret };
     },
-    close,
+    // Once only: `openHarness` closes at the end of the test even if the test closed it already.
+    close: () => {
+      closing ??= close();
+      return closing;
+    },
   };
 }

@@ -49,8 +49,13 @@ describe("operator CLI (npm run keys / npm run clients) against a running server
   });
 
   afterAll(async () => {
-    server.kill("SIGTERM");
-    await rm(dir, { recursive: true, force: true });
+    // Runs even if beforeAll failed: stop the server (if it started) before removing its dir.
+    if (server && server.exitCode === null && server.signalCode === null) {
+      const exited = new Promise((resolve) => server.once("exit", resolve));
+      server.kill("SIGTERM");
+      await exited;
+    }
+    if (dir) await rm(dir, { recursive: true, force: true });
   });
 
   it("creates a confidential client (--json prints id and secret once) that gets tokens", async () => {

@@ -4,9 +4,10 @@ import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createClient } from "@libsql/client";
+import { createClient, type InStatement } from "@libsql/client";
 import { createRemoteJWKSet, jwtVerify } from "jose";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
+import { tempDir } from "../harness/temp-dir.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 // What `npm start` runs: `node <file>` from package.json, after its prestart build.
@@ -16,19 +17,30 @@ const ISSUER = "http://tessera.test";
 
 type Started = { child: ChildProcess; url: string; output: () => string };
 
+/** Stops a child process (SIGTERM) and waits for it to exit; nothing to do once it has. */
+const stopProcess = (child: ChildProcess) =>
+  new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once("exit", () => resolve());
+    child.kill("SIGTERM");
+  });
+
+/** Spawns the built Node entry in `cwd`; it is stopped when the test finishes, passed or failed. */
+function spawnEntry(cwd: string, env: NodeJS.ProcessEnv): ChildProcess {
+  const child = spawn(process.execPath, [ENTRY], { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+  onTestFinished(() => stopProcess(child));
+  return child;
+}
+
 /** Runs the built Node entry in `cwd` and waits for the line that prints its URL. */
 function start(cwd: string, env: Record<string, string> = {}): Promise<Started> {
-  const child = spawn(process.execPath, [ENTRY], {
-    cwd,
-    env: {
-      PATH: process.env.PATH,
-      PORT: "0",
-      ISSUER,
-      LOG_LEVEL: "warn",
-      SCRYPT_LN: "10",
-      ...env,
-    },
-    stdio: ["ignore", "pipe", "pipe"],
+  const child = spawnEntry(cwd, {
+    PATH: process.env.PATH,
+    PORT: "0",
+    ISSUER,
+    LOG_LEVEL: "warn",
+    SCRYPT_LN: "10",
+    ...env,
   });
   let output = "";
   return new Promise((resolve, reject) => {
@@ -45,11 +57,7 @@ function start(cwd: string, env: Record<string, string> = {}): Promise<Started> 
 
 /** Runs the entry expecting it to fail; resolves with its exit code and output. */
 function startFailing(cwd: string, env: Record<string, string>) {
-  const child = spawn(process.execPath, [ENTRY], {
-    cwd,
-    env: { PATH: process.env.PATH, PORT: "0", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawnEntry(cwd, { PATH: process.env.PATH, PORT: "0", ...env });
   let output = "";
   child.stdout?.on("data", (c: Buffer) => {
     output += c.toString();
@@ -62,11 +70,17 @@ function startFailing(cwd: string, env: Record<string, string>) {
   );
 }
 
-const stop = (s: Started) =>
-  new Promise<void>((resolve) => {
-    s.child.once("exit", () => resolve());
-    s.child.kill("SIGTERM");
-  });
+const stop = (s: Started) => stopProcess(s.child);
+
+/** One statement against the SQLite file the server wrote; the client is closed either way. */
+async function query(file: string, statement: InStatement) {
+  const client = createClient({ url: `file:${file}` });
+  try {
+    return await client.execute(statement);
+  } finally {
+    client.close();
+  }
+}
 
 describe("npm start (prestart build, then the package.json start command)", () => {
   let dir: string;
@@ -109,21 +123,18 @@ describe("npm start (prestart build, then the package.json start command)", () =
       { issuer: ISSUER, audience: ISSUER, typ: "at+jwt" },
     );
     expect(payload.client_id).toBe("first-party");
-    await stop(second);
   });
 
   it("two simultaneous starts never create a second current key", async () => {
-    const shared = await mkdtemp(join(tmpdir(), "tessera-race-"));
+    const shared = await tempDir("tessera-race-");
     const [a, b] = await Promise.all([start(shared), start(shared)]);
     await Promise.all([stop(a), stop(b)]);
-    const client = createClient({ url: `file:${join(shared, "data/tessera.db")}` });
-    const rows = await client.execute(
+    const rows = await query(
+      join(shared, "data/tessera.db"),
       "select status, count(*) as n from signing_keys group by status",
     );
-    client.close();
     const counts = Object.fromEntries(rows.rows.map((r) => [r.status, Number(r.n)]));
     expect(counts).toEqual({ current: 1, next: 1 });
-    await rm(shared, { recursive: true, force: true });
   });
 
   it("stores a scrypt PHC string, never the password", async () => {
@@ -134,12 +145,10 @@ describe("npm start (prestart build, then the package.json start command)", () =
       body: JSON.stringify({ email: "phc@example.com", password: "correct horse battery" }),
     });
     await stop(s);
-    const client = createClient({ url: `file:${join(dir, "data/tessera.db")}` });
-    const { rows } = await client.execute({
+    const { rows } = await query(join(dir, "data/tessera.db"), {
       sql: "select password_hash from users where email = ?",
       args: ["phc@example.com"],
     });
-    client.close();
     expect(String(rows[0]?.password_hash)).toMatch(
       /^\$scrypt\$ln=10,r=8,p=5\$[\w-]{22}\$[\w-]{43}$/,
     );
@@ -153,10 +162,9 @@ describe("npm start (prestart build, then the package.json start command)", () =
   });
 
   it("requires TESSERA_SECRET in production", async () => {
-    const fresh = await mkdtemp(join(tmpdir(), "tessera-prod-"));
+    const fresh = await tempDir("tessera-prod-");
     const { code, output } = await startFailing(fresh, { NODE_ENV: "production" });
     expect(code).toBe(1);
     expect(output).toContain("TESSERA_SECRET");
-    await rm(fresh, { recursive: true, force: true });
   });
 });

@@ -7,8 +7,9 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { createClient } from "@libsql/client";
 import { createRemoteJWKSet, jwtVerify } from "jose";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { createPasswordHasher } from "../../src/passwords/hasher.ts";
+import { tempDir } from "../harness/temp-dir.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const WRANGLER = createRequire(import.meta.url).resolve("wrangler/bin/wrangler.js");
@@ -19,7 +20,7 @@ const BUNDLE_BUDGET_GZIP_KIB = 250;
 
 describe("Workers bundle (wrangler deploy --dry-run)", () => {
   it(`builds within ${BUNDLE_BUDGET_GZIP_KIB} KiB gzip and imports no Node-only module but node:crypto`, async () => {
-    const outdir = await mkdtemp(join(tmpdir(), "tessera-bundle-"));
+    const outdir = await tempDir("tessera-bundle-");
     const { stdout } = await promisify(execFile)(
       process.execPath,
       [WRANGLER, "deploy", "--dry-run", "--outdir", outdir],
@@ -37,7 +38,6 @@ describe("Workers bundle (wrangler deploy --dry-run)", () => {
     expect(
       /(from|require\()\s*["'](libsql|@libsql\/[a-z-]+-(x64|arm64)[^"']*)["']/.test(bundle),
     ).toBe(false);
-    await rm(outdir, { recursive: true, force: true });
   });
 });
 
@@ -135,11 +135,11 @@ describe("npm run dev:worker (wrangler dev, local D1)", () => {
       (f) => f.endsWith(".sqlite") && f !== "metadata.sqlite",
     );
     const client = createClient({ url: `file:${join(d1Dir, file as string)}` });
+    onTestFinished(() => client.close());
     const { rows } = await client.execute({
       sql: "SELECT password_hash FROM users WHERE email = ?",
       args: [email],
     });
-    client.close();
     const phc = String(rows[0]?.password_hash);
     expect(phc).toMatch(/^\$scrypt\$ln=14,r=8,p=5\$/);
     expect(await createPasswordHasher().verify("pässwörd made in workerd", phc)).toEqual({

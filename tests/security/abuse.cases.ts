@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { errorOf, form, json, PASSWORD, signup, uniqueEmail } from "../cases/helpers.ts";
+import { openHarness } from "../harness/open.ts";
 import type { Harness, HarnessFactory } from "../harness/types.ts";
 
 const MINUTE = 60_000;
@@ -15,7 +16,7 @@ const attempt = (
 export function abuseCases(createHarness: HarnessFactory) {
   describe("rate limits per client IP", () => {
     it("limits signup/login per IP with 429 and Retry-After; the next window is free again", async () => {
-      const h = await createHarness({ RATE_LIMIT_AUTH: "5/1m" });
+      const h = await openHarness(createHarness, { RATE_LIMIT_AUTH: "5/1m" });
       h.clock.set(Math.floor(h.clock.now() / MINUTE) * MINUTE + 10_000);
       for (let i = 0; i < 5; i++) {
         const res = await attempt(h, uniqueEmail(), "wrong password");
@@ -31,11 +32,10 @@ export function abuseCases(createHarness: HarnessFactory) {
       expect(
         (await h.request("/v1/signup", json({ email: uniqueEmail(), password: PASSWORD }))).status,
       ).toBe(201);
-      await h.close();
     });
 
     it("the default lets an office NAT through: 60 sign-in attempts a minute from one IP", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       h.clock.set(Math.floor(h.clock.now() / MINUTE) * MINUTE);
       const { email } = await signup(h);
       for (let i = 0; i < 59; i++) {
@@ -43,11 +43,10 @@ export function abuseCases(createHarness: HarnessFactory) {
         expect(res.status, `attempt ${i}`).toBe(400);
       }
       expect((await attempt(h, email, "wrong password")).status).toBe(429);
-      await h.close();
     });
 
     it("limits the token endpoints per IP (RATE_LIMIT_TOKEN)", async () => {
-      const h = await createHarness({ RATE_LIMIT_TOKEN: "3/1m" });
+      const h = await openHarness(createHarness, { RATE_LIMIT_TOKEN: "3/1m" });
       h.clock.set(Math.floor(h.clock.now() / MINUTE) * MINUTE);
       const statuses = [];
       for (let i = 0; i < 4; i++) {
@@ -62,11 +61,10 @@ export function abuseCases(createHarness: HarnessFactory) {
       }
       expect(statuses).toEqual([400, 400, 400, 429]);
       expect((await h.request("/oauth/revoke", form({ token: "x" }))).status).toBe(429);
-      await h.close();
     });
 
     it("spoofed forwarding headers change nothing unless TRUST_PROXY names one", async () => {
-      const h = await createHarness({ RATE_LIMIT_AUTH: "2/1m" });
+      const h = await openHarness(createHarness, { RATE_LIMIT_AUTH: "2/1m" });
       h.clock.set(Math.floor(h.clock.now() / MINUTE) * MINUTE);
       const statuses = [];
       for (let i = 0; i < 3; i++) {
@@ -79,7 +77,7 @@ export function abuseCases(createHarness: HarnessFactory) {
       expect(statuses).toEqual([400, 400, 429]);
       await h.close();
 
-      const proxied = await createHarness({
+      const proxied = await openHarness(createHarness, {
         RATE_LIMIT_AUTH: "2/1m",
         TRUST_PROXY: "X-Forwarded-For",
       });
@@ -92,11 +90,13 @@ export function abuseCases(createHarness: HarnessFactory) {
         perClient.push(res.status);
       }
       expect(perClient).toEqual([400, 400, 400]);
-      await proxied.close();
     });
 
     it("counts an IPv6 client by its /64, so rotating addresses does not escape the limit", async () => {
-      const h = await createHarness({ RATE_LIMIT_AUTH: "3/1m", TRUST_PROXY: "X-Real-IP" });
+      const h = await openHarness(createHarness, {
+        RATE_LIMIT_AUTH: "3/1m",
+        TRUST_PROXY: "X-Real-IP",
+      });
       h.clock.set(Math.floor(h.clock.now() / MINUTE) * MINUTE);
       const statuses = [];
       for (let i = 1; i <= 4; i++) {
@@ -110,20 +110,18 @@ export function abuseCases(createHarness: HarnessFactory) {
         "X-Real-IP": "2001:db8:1:3::1",
       });
       expect(otherNetwork.status).toBe(400);
-      await h.close();
     });
 
     it("RATE_LIMITS=off turns the IP limits off", async () => {
-      const h = await createHarness({ RATE_LIMITS: "off", RATE_LIMIT_AUTH: "1/1m" });
+      const h = await openHarness(createHarness, { RATE_LIMITS: "off", RATE_LIMIT_AUTH: "1/1m" });
       for (let i = 0; i < 3; i++)
         expect((await attempt(h, uniqueEmail(), "nope nope")).status).toBe(400);
-      await h.close();
     });
   });
 
   describe("per-account sign-in delays", () => {
     it("delays after 5 consecutive failures, without hashing, even for the right password", async () => {
-      const h = await createHarness({ RATE_LIMITS: "off" });
+      const h = await openHarness(createHarness, { RATE_LIMITS: "off" });
       const { email } = await signup(h);
       for (let i = 0; i < 5; i++)
         expect((await attempt(h, email, "wrong password")).status).toBe(400);
@@ -138,22 +136,20 @@ export function abuseCases(createHarness: HarnessFactory) {
       // Success reset the count: five free failures again.
       for (let i = 0; i < 5; i++)
         expect((await attempt(h, email, "wrong password")).status).toBe(400);
-      await h.close();
     });
 
     it("a burst of parallel guesses cannot slip past the delay: each in-flight attempt counts", async () => {
-      const h = await createHarness({ RATE_LIMITS: "off" });
+      const h = await openHarness(createHarness, { RATE_LIMITS: "off" });
       const { email } = await signup(h);
       const statuses = (
         await Promise.all(Array.from({ length: 12 }, () => attempt(h, email, "wrong password")))
       ).map((r) => r.status);
       expect(statuses.filter((s) => s === 400)).toHaveLength(5);
       expect(statuses.filter((s) => s === 429)).toHaveLength(7);
-      await h.close();
     });
 
     it("delays grow with each failure and never become a permanent lock", async () => {
-      const h = await createHarness({ RATE_LIMITS: "off" });
+      const h = await openHarness(createHarness, { RATE_LIMITS: "off" });
       const { email } = await signup(h);
       const retryAfters: number[] = [];
       for (let i = 0; i < 12; i++) {
@@ -173,11 +169,10 @@ export function abuseCases(createHarness: HarnessFactory) {
       // However long the attacker kept at it, the owner gets in once the delay is over.
       h.clock.advance(15 * MINUTE);
       expect((await attempt(h, email, PASSWORD)).status).toBe(200);
-      await h.close();
     });
 
     it("an unknown email is delayed exactly like a known one (no account enumeration)", async () => {
-      const h = await createHarness({ RATE_LIMITS: "off" });
+      const h = await openHarness(createHarness, { RATE_LIMITS: "off" });
       const { email } = await signup(h);
       const stranger = uniqueEmail("nobody");
       const sequence = async (address: string) => {
@@ -190,13 +185,12 @@ export function abuseCases(createHarness: HarnessFactory) {
       const unknown = await sequence(stranger);
       expect(unknown).toEqual(known);
       expect(known).toContain(429);
-      await h.close();
     });
   });
 
   describe("stale throttle rows", () => {
     it("scheduled pruning drops counters and delays nobody is subject to any more", async () => {
-      const h = await createHarness({ RATE_LIMIT_AUTH: "100/1m" });
+      const h = await openHarness(createHarness, { RATE_LIMIT_AUTH: "100/1m" });
       const { email } = await signup(h);
       for (let i = 0; i < 3; i++) await attempt(h, email, "wrong password");
       expect(await h.pruneStale()).toEqual({ rateLimits: 0, loginThrottles: 0, authEvents: 0 });
@@ -204,17 +198,15 @@ export function abuseCases(createHarness: HarnessFactory) {
       expect(await h.pruneStale()).toEqual({ rateLimits: 1, loginThrottles: 1, authEvents: 0 });
       // The account starts from zero failures again.
       expect((await attempt(h, email, PASSWORD)).status).toBe(200);
-      await h.close();
     });
 
     it("auth events are kept for AUTH_EVENTS_RETENTION, then pruned", async () => {
-      const h = await createHarness({ AUTH_EVENTS_RETENTION: "7d" });
+      const h = await openHarness(createHarness, { AUTH_EVENTS_RETENTION: "7d" });
       await signup(h); // one signup event
       h.clock.advance(6 * 86_400_000);
       expect((await h.pruneStale()).authEvents).toBe(0);
       h.clock.advance(2 * 86_400_000);
       expect((await h.pruneStale()).authEvents).toBe(1);
-      await h.close();
     });
   });
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { bearer, json, PASSWORD, refresh, signup, uniqueEmail } from "../cases/helpers.ts";
+import { openHarness } from "../harness/open.ts";
 import type { Harness, HarnessFactory } from "../harness/types.ts";
 
 const SPA = "https://app.example.com";
@@ -44,7 +45,7 @@ const cookieRefresh = (
 export function cookieCorsEventCases(createHarness: HarnessFactory) {
   describe("SPA cookie mode", () => {
     it("puts the refresh token in a __Host- cookie with every attribute, not in the JSON", async () => {
-      const h = await createHarness({ CORS_ORIGINS: SPA });
+      const h = await openHarness(createHarness, { CORS_ORIGINS: SPA });
       const { res } = await cookieLogin(h);
       expect(res.status).toBe(201);
       const body = (await res.json()) as Record<string, unknown>;
@@ -59,11 +60,10 @@ export function cookieCorsEventCases(createHarness: HarnessFactory) {
       expect(cookie.attrs.has("secure")).toBe(true);
       expect(cookie.attrs.get("samesite")).toBe("Strict");
       expect(cookie.attrs.has("domain")).toBe(false);
-      await h.close();
     });
 
     it("refreshes from the cookie and sets the rotated one; JSON mode is unchanged", async () => {
-      const h = await createHarness({ CORS_ORIGINS: SPA });
+      const h = await openHarness(createHarness, { CORS_ORIGINS: SPA });
       const { res } = await cookieLogin(h);
       const first = parseSetCookie(res.headers.get("Set-Cookie"));
       const refreshed = await cookieRefresh(h, `${first.name}=${first.value}`);
@@ -76,11 +76,10 @@ export function cookieCorsEventCases(createHarness: HarnessFactory) {
         "Sec-Fetch-Site": "same-origin",
       });
       expect(again.status).toBe(200);
-      await h.close();
     });
 
     it("refuses cookie requests from other origins, cross-site, or without Origin: 403 forbidden", async () => {
-      const h = await createHarness({ CORS_ORIGINS: SPA });
+      const h = await openHarness(createHarness, { CORS_ORIGINS: SPA });
       const { res } = await cookieLogin(h);
       const c = parseSetCookie(res.headers.get("Set-Cookie"));
       const jar = `${c.name}=${c.value}`;
@@ -98,18 +97,16 @@ export function cookieCorsEventCases(createHarness: HarnessFactory) {
       expect((await cookieRefresh(h, jar)).status).toBe(200);
       // Cookie-mode sign-in from a foreign origin is refused as well.
       expect((await cookieLogin(h, { Origin: "https://evil.example.com" })).res.status).toBe(403);
-      await h.close();
     });
 
     it("the issuer's own origin is always allowed", async () => {
-      const h = await createHarness({ ISSUER: "https://auth.example.com" });
+      const h = await openHarness(createHarness, { ISSUER: "https://auth.example.com" });
       const { res } = await cookieLogin(h, { Origin: "https://auth.example.com" });
       expect(res.status).toBe(201);
-      await h.close();
     });
 
     it("logout clears the cookie", async () => {
-      const h = await createHarness({ CORS_ORIGINS: SPA });
+      const h = await openHarness(createHarness, { CORS_ORIGINS: SPA });
       const { res } = await cookieLogin(h);
       const { access_token } = (await res.json()) as { access_token: string };
       const out = await h.request("/v1/logout", bearer(access_token, { method: "POST" }));
@@ -118,13 +115,14 @@ export function cookieCorsEventCases(createHarness: HarnessFactory) {
       expect(cleared.name).toBe("__Host-tessera_refresh");
       expect(cleared.value).toBe("");
       expect(cleared.attrs.get("max-age")).toBe("0");
-      await h.close();
     });
   });
 
   describe("CORS allowlist", () => {
     it("echoes an allowed origin exactly with Vary: Origin and credentials, never *", async () => {
-      const h = await createHarness({ CORS_ORIGINS: `${SPA}, https://admin.example.com` });
+      const h = await openHarness(createHarness, {
+        CORS_ORIGINS: `${SPA}, https://admin.example.com`,
+      });
       const res = await h.request("/.well-known/jwks.json", { headers: { Origin: SPA } });
       expect(res.headers.get("Access-Control-Allow-Origin")).toBe(SPA);
       expect(res.headers.get("Access-Control-Allow-Credentials")).toBe("true");
@@ -142,23 +140,21 @@ export function cookieCorsEventCases(createHarness: HarnessFactory) {
         "https://admin.example.com",
       );
       expect(preflight.headers.get("Access-Control-Allow-Methods")).toContain("POST");
-      await h.close();
     });
 
     it("gives unknown origins no CORS headers at all", async () => {
-      const h = await createHarness({ CORS_ORIGINS: SPA });
+      const h = await openHarness(createHarness, { CORS_ORIGINS: SPA });
       for (const origin of ["https://evil.example.com", `${SPA}.evil.com`, "null"]) {
         const res = await h.request("/.well-known/jwks.json", { headers: { Origin: origin } });
         expect(res.headers.get("Access-Control-Allow-Origin"), origin).toBeNull();
         expect(res.headers.get("Access-Control-Allow-Credentials"), origin).toBeNull();
       }
-      await h.close();
     });
   });
 
   describe("auth events", () => {
     it("records sign-in, failures, logout, password change, revocation and reuse; shows users their own", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       const ua = { "User-Agent": "EventsTest/1.0" };
       const email = uniqueEmail();
       const signed = await h.request("/v1/signup", json({ email, password: PASSWORD }, ua));
@@ -223,11 +219,10 @@ export function cookieCorsEventCases(createHarness: HarnessFactory) {
       };
       expect(limited.events).toHaveLength(2);
       expect((await h.request("/v1/events?limit=0", bearer(tokens.access_token))).status).toBe(400);
-      await h.close();
     });
 
     it("records a user revoking one of their sessions", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       const { email, tokens } = await signup(h);
       const other = (await (
         await h.request("/v1/login", json({ email, password: PASSWORD }))
@@ -242,7 +237,6 @@ export function cookieCorsEventCases(createHarness: HarnessFactory) {
         events: Array<{ type: string; session_id: string | null }>;
       };
       expect(events[0]).toMatchObject({ type: "session_revoked", session_id: sid });
-      await h.close();
     });
   });
 }

@@ -9,6 +9,7 @@ import {
   signup,
   uniqueEmail,
 } from "../cases/helpers.ts";
+import { openHarness } from "../harness/open.ts";
 import type { HarnessFactory } from "../harness/types.ts";
 
 /** NIST SP 800-63B password policy and password change. */
@@ -21,17 +22,16 @@ export function passwordCases(createHarness: HarnessFactory) {
     ) => h.request("/v1/signup", json({ email, password }));
 
     it("refuses common and breached passwords with a clear reason", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       for (const password of ["password", "12345678", "iloveyou", "Password1", "qwertyuiop"]) {
         const err = await errorOf(await signupWith(h, password));
         expect(err, password).toMatchObject({ status: 400, error: "invalid_request" });
         expect(err.error_description, password).toMatch(/common|breached/i);
       }
-      await h.close();
     });
 
     it("refuses context words: the email's local part and the service's name", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       const email = uniqueEmail("margaret");
       const local = email.split("@")[0] as string;
       for (const password of [
@@ -44,31 +44,28 @@ export function passwordCases(createHarness: HarnessFactory) {
         expect(err, password).toMatchObject({ status: 400, error: "invalid_request" });
         expect(err.error_description).toMatch(/email name|service/);
       }
-      await h.close();
     });
 
     it("counts code points after NFKC, accepts 64+ characters, no composition rules", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       // 8 code points as sent, 4 after NFKC composes each e + U+0301: too short.
       expect((await signupWith(h, "é".normalize("NFD").repeat(4))).status).toBe(400);
       // 3 ligatures as sent, 9 letters after NFKC: long enough.
       expect((await signupWith(h, "ﬃﬄﬃ")).status).toBe(201);
       expect((await signupWith(h, "all lower case words here")).status).toBe(201);
       expect((await signupWith(h, "a long passphrase ".repeat(5).slice(0, 90))).status).toBe(201);
-      await h.close();
     });
 
     it("PASSWORD_MIN_LENGTH raises the minimum (800-63B-4 asks 15 for single-factor)", async () => {
-      const h = await createHarness({ PASSWORD_MIN_LENGTH: "15" });
+      const h = await openHarness(createHarness, { PASSWORD_MIN_LENGTH: "15" });
       const short = await errorOf(await signupWith(h, "fourteen chars"));
       expect(short).toMatchObject({ status: 400, error: "invalid_request" });
       expect(short.error_description).toContain("15");
       expect((await signupWith(h, "fifteen chars!!")).status).toBe(201);
-      await h.close();
     });
 
     it("refuses more than 1024 bytes with 400 before any hashing", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       const { email } = await signup(h);
       const before = h.hashCount();
       for (const res of [
@@ -78,13 +75,12 @@ export function passwordCases(createHarness: HarnessFactory) {
         expect(await errorOf(res)).toMatchObject({ status: 400, error: "invalid_request" });
       }
       expect(h.hashCount()).toBe(before);
-      await h.close();
     });
   });
 
   describe("POST /v1/password", () => {
     it("changes the password and revokes every other session, keeping this one", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       const { email, tokens } = await signup(h);
       const other = await login(h, email);
       const res = await h.request(
@@ -99,11 +95,10 @@ export function passwordCases(createHarness: HarnessFactory) {
       expect((await refresh(h, tokens.refresh_token)).status).toBe(200);
       expect((await h.request("/v1/login", json({ email, password: PASSWORD }))).status).toBe(400);
       await login(h, email, "a brand new passphrase");
-      await h.close();
     });
 
     it("a sign-in still hashing when the password changes gets no session", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       const { email, tokens } = await signup(h);
       const hold = h.holdNextVerify();
       // The attacker's sign-in with the old password has verified it and is held there...
@@ -127,11 +122,10 @@ export function passwordCases(createHarness: HarnessFactory) {
         sessions: unknown[];
       };
       expect(sessions).toHaveLength(1);
-      await h.close();
     });
 
     it("refuses a wrong current password, a weak new one, and anonymous callers", async () => {
-      const h = await createHarness();
+      const h = await openHarness(createHarness);
       const { tokens } = await signup(h);
       const change = (body: unknown) =>
         h.request("/v1/password", bearer(tokens.access_token, json(body)));
@@ -157,7 +151,6 @@ export function passwordCases(createHarness: HarnessFactory) {
         json({ current_password: PASSWORD, new_password: "x y z w v u t" }),
       );
       expect(anon.status).toBe(401);
-      await h.close();
     });
   });
 }
