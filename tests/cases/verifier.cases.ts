@@ -1,6 +1,7 @@
 import { createVerifier, TesseraVerifyError, type VerifierOptions } from "@tessera/verify";
 import { decodeProtectedHeader } from "jose";
 import { describe, expect, it } from "vitest";
+import { openHarness } from "../harness/open.ts";
 import type { Harness, HarnessFactory } from "../harness/types.ts";
 import { bearer, login, signup } from "./helpers.ts";
 
@@ -37,7 +38,7 @@ const codeOf = async (p: Promise<unknown>) => {
 export function verifierCases(createHarness: HarnessFactory) {
   describe("tessera/verify with key rotation and introspection", () => {
     it("a verifier holding a cached JWKS keeps verifying through two rotations", async () => {
-      const h = await createHarness({ ISSUER });
+      const h = await openHarness(createHarness, { ISSUER });
       const { verifier, calls } = verifierFor(h);
       const { email, tokens: before } = await signup(h);
       await verifier.verify(before.access_token);
@@ -66,11 +67,10 @@ export function verifierCases(createHarness: HarnessFactory) {
       await verifier.verify(afterFirst);
       h.clock.advance(900_000 + 31_000);
       expect(await codeOf(verifier.verify(before.access_token))).toBe("token_expired");
-      await h.close();
     });
 
     it("introspect: true sees a logout before exp; active answers are cached briefly", async () => {
-      const h = await createHarness({ ISSUER });
+      const h = await openHarness(createHarness, { ISSUER });
       const rs = await h.registerClient({ name: "api", grantTypes: ["client_credentials"] });
       const { verifier, calls } = verifierFor(h, {
         introspect: true,
@@ -88,11 +88,10 @@ export function verifierCases(createHarness: HarnessFactory) {
       h.clock.advance(10_001);
       expect(await codeOf(verifier.verify(tokens.access_token))).toBe("token_inactive");
       expect(introspections()).toBe(2);
-      await h.close();
     });
 
     it("introspection with wrong client credentials is introspection_unavailable", async () => {
-      const h = await createHarness({ ISSUER });
+      const h = await openHarness(createHarness, { ISSUER });
       const rs = await h.registerClient({ name: "api", grantTypes: ["client_credentials"] });
       const { verifier } = verifierFor(h, {
         introspect: true,
@@ -104,7 +103,6 @@ export function verifierCases(createHarness: HarnessFactory) {
       expect(() => createVerifier({ issuer: ISSUER, audience: ISSUER, introspect: true })).toThrow(
         TypeError,
       );
-      await h.close();
     });
   });
 }

@@ -26,6 +26,7 @@ import { parseConfig, SIGNING_ALGS } from "../../src/config.ts";
 import { signingKeys } from "../../src/db/schema.ts";
 import { generateSecret } from "../../src/secrets/derive-keys.ts";
 import { bearer, refresh, signup } from "../cases/helpers.ts";
+import { openHarness } from "../harness/open.ts";
 import type { Harness, HarnessFactory } from "../harness/types.ts";
 
 /**
@@ -67,9 +68,12 @@ type Scene = {
   ): Promise<string>;
 };
 
-/** A harness with ISSUER http://tessera.test, a verifier pointed at it, and a signed-up user. */
+/**
+ * A harness with ISSUER http://tessera.test, a verifier pointed at it, and a signed-up user.
+ * The harness closes when the test finishes, passed or failed.
+ */
 async function scene(createHarness: HarnessFactory, env: Record<string, string> = {}) {
-  const h = await createHarness({ ISSUER, ...env });
+  const h = await openHarness(createHarness, { ISSUER, ...env });
   const fetched: string[] = [];
   const verifier = createVerifier({
     issuer: ISSUER,
@@ -137,78 +141,476 @@ async function expectRefused(s: Scene, token: string, code: TesseraVerifyErrorCo
   expect(await codeOf(s.verifier.verify(token)), `${label}: tessera/verify`).toBe(code);
 }
 
-/** No request ended in a 500 or an unhandled error; then closes the harness. */
-async function finish(s: Scene) {
+/** No request ended in a 500 or an unhandled error. */
+function finish(s: Scene) {
   const errors = s.h.logs.filter((line) => {
     const entry = JSON.parse(line) as { level: string; status?: number };
     return entry.level === "error" || (entry.status ?? 0) >= 500;
   });
   expect(errors).toEqual([]);
-  await s.h.close();
+}
+
+/** A token the table sends to both verifiers, and what each must answer. */
+type Attack = {
+  name: string;
+  /** How the token is made from the scene (the genuine token, its claims, the server's key). */
+  make(s: Scene): string | Promise<string>;
+  /** The `TesseraVerifyError` code tessera/verify refuses it with; `accepted` for controls. */
+  code: TesseraVerifyErrorCode | "accepted";
+};
+
+/** The genuine claims with `changes` applied; an `undefined` value drops the claim. */
+function claimsWith(s: Scene, changes: Record<string, unknown>): JWTPayload {
+  const payload: Record<string, unknown> = { ...s.claims, ...changes };
+  for (const [name, value] of Object.entries(changes)) {
+    if (value === undefined) delete payload[name];
+  }
+  return payload;
+}
+
+/** Signed with the server's own key: only the changed claims can make it fail. */
+const serverSigned =
+  (changes: Record<string, unknown>) =>
+  (s: Scene): Promise<string> =>
+    s.serverSign(claimsWith(s, changes));
+
+/** `{alg, kid, typ: at+jwt}` of the server's key with `header` applied, signed by the server. */
+const serverHeader =
+  (header: Header, crit?: Record<string, boolean>) =>
+  (s: Scene): Promise<string> =>
+    s.serverSign(undefined, header, crit);
+
+/** The genuine token's signature on another header and/or payload. */
+const spliced = (s: Scene, header?: Header, payload?: JWTPayload) => {
+  const [head, body, sig] = s.token.split(".") as [string, string, string];
+  return `${header ? enc(header) : head}.${payload ? enc(payload) : body}.${sig}`;
+};
+
+/**
+ * Signed by a key pair of the attacker's own (never published). In `header`, `undefined` drops
+ * a member and the value `"attacker"` stands for the attacker's public JWK.
+ */
+async function attackerSigned(s: Scene, alg: "EdDSA" | "ES256" | "RS256", header: Header) {
+  const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
+  const jwk = await exportJWK(publicKey);
+  const protectedHeader = { alg, typ: "at+jwt", ...header };
+  for (const [name, value] of Object.entries(protectedHeader)) {
+    if (value === undefined) delete (protectedHeader as Header)[name];
+    if (value === "attacker") (protectedHeader as Header)[name] = jwk;
+  }
+  return new SignJWT(s.claims).setProtectedHeader(protectedHeader).sign(privateKey);
+}
+
+/** The server's published public key, as an HMAC secret (RFC 8725 §2.1 key confusion). */
+const hmacWithPublicKey = (hs: string, secret: (jwk: JWK) => Uint8Array) => (s: Scene) => {
+  const jwk = s.jwks.find((k) => k.kid === s.kid) as JWK;
+  return new SignJWT(s.claims)
+    .setProtectedHeader({ alg: hs, kid: s.kid, typ: "at+jwt" })
+    .sign(secret(jwk));
+};
+
+const text = (value: string) => new TextEncoder().encode(value);
+const now = (s: Scene) => seconds(s.h);
+
+/**
+ * Every attack token, sent to `GET /v1/me` and to tessera/verify by one test: both must refuse
+ * it (the endpoint with 401 `invalid_token` and `WWW-Authenticate: Bearer error="invalid_token"`,
+ * the SDK with `code`). The scene's clock does not move, and both verifiers read it; times are
+ * beyond both tolerances (5 s own endpoints, 30 s verifier). Tolerance edges, fetch counts and
+ * other scenes (RS256, ES256 keys) have their own tests below.
+ */
+const ATTACKS: Attack[] = [
+  // Controls: the genuine token, and a copy the server's key signs again (new jti).
+  { name: "control: genuine token", make: (s) => s.token, code: "accepted" },
+  {
+    name: "control: server-signed copy",
+    make: (s) => s.serverSign(claimsWith(s, { jti: crypto.randomUUID() })),
+    code: "accepted",
+  },
+
+  // alg none in any casing, unsigned or with the genuine signature left on (RFC 8725 §3.1).
+  ...["none", "None", "nOnE", "NONE"].flatMap((alg) =>
+    [false, true].flatMap((withKid) =>
+      [false, true].map(
+        (withSignature): Attack => ({
+          name: `alg ${alg}${withKid ? " with the server's kid" : ""}${withSignature ? ", genuine signature kept" : ", unsigned"}`,
+          make: (s) => {
+            const header = withKid ? { alg, typ: "at+jwt", kid: s.kid } : { alg, typ: "at+jwt" };
+            const unsigned = `${enc(header)}.${enc(s.claims)}.`;
+            return withSignature ? `${unsigned}${s.token.split(".")[2]}` : unsigned;
+          },
+          code: "algorithm_not_allowed",
+        }),
+      ),
+    ),
+  ),
+
+  // HS* signed with the published EdDSA key as the secret (key confusion).
+  ...["HS256", "HS384", "HS512"].flatMap((hs): Attack[] => [
+    {
+      name: `${hs} with the JWK JSON as secret`,
+      make: hmacWithPublicKey(hs, (jwk) => text(JSON.stringify(jwk))),
+      code: "algorithm_not_allowed",
+    },
+    {
+      name: `${hs} with the raw x as secret`,
+      make: hmacWithPublicKey(hs, (jwk) => base64url.decode(jwk.x as string)),
+      code: "algorithm_not_allowed",
+    },
+    {
+      name: `${hs} with x as text as secret`,
+      make: hmacWithPublicKey(hs, (jwk) => text(jwk.x as string)),
+      code: "algorithm_not_allowed",
+    },
+  ]),
+
+  // An allowed alg that is not the published key's (EdDSA) alg, under its kid.
+  ...(["ES256", "RS256"] as const).map(
+    (alg): Attack => ({
+      name: `${alg} by an attacker on the EdDSA kid`,
+      make: (s) => attackerSigned(s, alg, { kid: s.kid }),
+      code: "algorithm_not_allowed",
+    }),
+  ),
+
+  // Key-carrying and key-pointing headers (RFC 8725 §3.10): their presence is refusal.
+  {
+    name: "jwk with the attacker's key, server's kid",
+    make: (s) => attackerSigned(s, "EdDSA", { kid: s.kid, jwk: "attacker" }),
+    code: "unsupported_header",
+  },
+  {
+    name: "jwk with the attacker's key, attacker's kid",
+    make: (s) => attackerSigned(s, "EdDSA", { kid: "attacker-key", jwk: "attacker" }),
+    code: "unsupported_header",
+  },
+  {
+    name: "jwk with the attacker's key, no kid",
+    make: (s) => attackerSigned(s, "EdDSA", { jwk: "attacker" }),
+    code: "unsupported_header",
+  },
+  {
+    name: "jwk with the server's own key, server-signed",
+    make: (s) => s.serverSign(undefined, { jwk: s.jwks.find((k) => k.kid === s.kid) }),
+    code: "unsupported_header",
+  },
+  {
+    name: "x5c, server-signed",
+    make: serverHeader({ x5c: ["MIIBszCCAVmgAwIBAgIUUfake"] }),
+    code: "unsupported_header",
+  },
+  ...(["jku", "x5u"] as const).flatMap((name): Attack[] => {
+    const url = `${ATTACKER}/${name === "jku" ? "jwks.json" : "cert.pem"}`;
+    return [
+      {
+        name: `${name} at the attacker, attacker-signed`,
+        make: (s) => attackerSigned(s, "EdDSA", { kid: "attacker-key", [name]: url }),
+        code: "unsupported_header",
+      },
+      {
+        name: `${name} at the attacker, server-signed`,
+        make: serverHeader({ [name]: url }),
+        code: "unsupported_header",
+      },
+    ];
+  }),
+  {
+    name: "jku at the issuer's own JWKS, server-signed",
+    make: serverHeader({ jku: `${ISSUER}/.well-known/jwks.json` }),
+    code: "unsupported_header",
+  },
+
+  // crit (RFC 7515 §4.1.11): Tessera issues none, so every one is refused, even b64, which
+  // jose understands.
+  {
+    name: "crit with an unknown extension",
+    make: serverHeader(
+      { crit: ["urn:example:must-understand"], "urn:example:must-understand": true },
+      { "urn:example:must-understand": true },
+    ),
+    code: "unsupported_header",
+  },
+  {
+    name: "crit b64",
+    make: serverHeader({ crit: ["b64"], b64: true }),
+    code: "unsupported_header",
+  },
+  {
+    name: "crit naming an absent parameter",
+    make: (s) => spliced(s, { alg: s.alg, kid: s.kid, typ: "at+jwt", crit: ["x-absent"] }),
+    code: "unsupported_header",
+  },
+
+  // typ must be at+jwt (RFC 9068 §4).
+  ...["JWT", "jwt", undefined, "application/jwt", "dpop+jwt", "at+jwt "].map(
+    (typ): Attack => ({
+      name: `typ ${JSON.stringify(typ) ?? "missing"}`,
+      make: serverHeader({ typ }),
+      code: "invalid_typ",
+    }),
+  ),
+
+  // Issuer: exact string match.
+  ...[`${ISSUER}/`, `${ISSUER}//`, "https://tessera.test"].map(
+    (iss): Attack => ({ name: `iss ${iss}`, make: serverSigned({ iss }), code: "invalid_issuer" }),
+  ),
+  { name: "iss missing", make: serverSigned({ iss: undefined }), code: "invalid_claims" },
+
+  // Audience: missing, or not containing the issuer.
+  { name: "aud missing", make: serverSigned({ aud: undefined }), code: "invalid_claims" },
+  ...["https://api.elsewhere.example", `${ISSUER}/`, ["https://api.elsewhere.example"], []].map(
+    (aud): Attack => ({
+      name: `aud ${JSON.stringify(aud)}`,
+      make: serverSigned({ aud }),
+      code: "invalid_audience",
+    }),
+  ),
+
+  // sub, jti, client_id: present, strings, not empty (RFC 9068 §2.2, RFC 7519 §4.1).
+  ...(["sub", "jti", "client_id"] as const).flatMap((claim): Attack[] =>
+    (
+      [
+        ["missing", undefined],
+        ["a number", 12345],
+        ["an array", ["first-party"]],
+        ["an object", { id: "x" }],
+        ["null", null],
+        ["the empty string", ""],
+      ] as const
+    ).map(([what, value]) => ({
+      name: `${claim} ${what}`,
+      make: serverSigned({ [claim]: value }),
+      code: "invalid_claims",
+    })),
+  ),
+  // sid and scope are optional, but strings when present.
+  { name: "sid a number", make: serverSigned({ sid: 7 }), code: "invalid_claims" },
+  {
+    name: "sid an array",
+    make: (s) => serverSigned({ sid: [s.claims.sid] })(s),
+    code: "invalid_claims",
+  },
+  { name: "scope an array", make: serverSigned({ scope: ["read"] }), code: "invalid_claims" },
+  { name: "scope a number", make: serverSigned({ scope: 1 }), code: "invalid_claims" },
+
+  // exp: present, numeric, not past beyond either tolerance.
+  { name: "exp missing", make: serverSigned({ exp: undefined }), code: "invalid_claims" },
+  { name: "exp a word", make: serverSigned({ exp: "tomorrow" }), code: "invalid_claims" },
+  {
+    name: "exp a numeric string",
+    make: (s) => serverSigned({ exp: String(now(s) + 600) })(s),
+    code: "invalid_claims",
+  },
+  { name: "exp null", make: serverSigned({ exp: null }), code: "invalid_claims" },
+  {
+    name: "exp 60 s past",
+    make: (s) => serverSigned({ iat: now(s) - 960, exp: now(s) - 60 })(s),
+    code: "token_expired",
+  },
+  {
+    name: "exp a day past",
+    make: (s) => serverSigned({ iat: now(s) - 86_400 - 900, exp: now(s) - 86_400 })(s),
+    code: "token_expired",
+  },
+
+  // nbf and iat in the future, beyond both tolerances: not a token the issuer signed yet.
+  {
+    name: "nbf 120 s ahead",
+    make: (s) => serverSigned({ nbf: now(s) + 120 })(s),
+    code: "token_not_yet_valid",
+  },
+  {
+    name: "nbf an hour ahead",
+    make: (s) => serverSigned({ nbf: now(s) + 3600 })(s),
+    code: "token_not_yet_valid",
+  },
+  {
+    name: "iat 120 s ahead",
+    make: (s) => serverSigned({ iat: now(s) + 120, exp: now(s) + 1020 })(s),
+    code: "token_not_yet_valid",
+  },
+  {
+    name: "iat a day ahead",
+    make: (s) => serverSigned({ iat: now(s) + 86_400, exp: now(s) + 86_400 + 900 })(s),
+    code: "token_not_yet_valid",
+  },
+  { name: "iat missing", make: serverSigned({ iat: undefined }), code: "invalid_claims" },
+  { name: "iat a word", make: serverSigned({ iat: "yesterday" }), code: "invalid_claims" },
+
+  // Tampering: the genuine signature no longer matches.
+  {
+    name: "payload tampered (another sub)",
+    make: (s) => spliced(s, undefined, claimsWith(s, { sub: "someone-else" })),
+    code: "invalid_signature",
+  },
+  {
+    name: "payload tampered (scope added)",
+    make: (s) => spliced(s, undefined, claimsWith(s, { scope: "admin" })),
+    code: "invalid_signature",
+  },
+  {
+    name: "header tampered (extra member)",
+    make: (s) => spliced(s, { alg: s.alg, kid: s.kid, typ: "at+jwt", x: 1 }),
+    code: "invalid_signature",
+  },
+  {
+    name: "signature tampered (one bit)",
+    make: (s) => {
+      const [head, body, sig] = s.token.split(".") as [string, string, string];
+      const bytes = base64url.decode(sig);
+      bytes[10] = (bytes[10] as number) ^ 1;
+      return `${head}.${body}.${base64url.encode(bytes)}`;
+    },
+    code: "invalid_signature",
+  },
+  {
+    name: "signature removed",
+    make: (s) => `${s.token.split(".").slice(0, 2).join(".")}.`,
+    code: "invalid_signature",
+  },
+  {
+    name: "signature of another token",
+    make: async (s) => {
+      const [, , otherSig] = (await s.serverSign(claimsWith(s, { jti: "other" }))).split(".");
+      return `${s.token.split(".").slice(0, 2).join(".")}.${otherSig}`;
+    },
+    code: "invalid_signature",
+  },
+
+  // Not a compact JWS of three segments (RFC 7519 §7.2).
+  {
+    name: "four segments",
+    make: (s) => `${s.token}.${s.token.split(".")[2]}`,
+    code: "malformed_token",
+  },
+  { name: "trailing dot", make: (s) => `${s.token}.`, code: "malformed_token" },
+  { name: "leading dot", make: (s) => `.${s.token}`, code: "malformed_token" },
+  {
+    name: "two segments",
+    make: (s) => s.token.split(".").slice(0, 2).join("."),
+    code: "malformed_token",
+  },
+  { name: "one segment", make: () => "not-a-jwt", code: "malformed_token" },
+  { name: "garbage segments", make: () => "a.b.c", code: "malformed_token" },
+  {
+    name: "header not JSON",
+    make: (s) => `${base64url.encode("{alg")}.${s.token.split(".").slice(1).join(".")}`,
+    code: "malformed_token",
+  },
+  { name: "kid missing", make: serverHeader({ kid: undefined }), code: "malformed_token" },
+  {
+    name: "JWE-looking 5 segments",
+    make: (s) => {
+      const [head, body, sig] = s.token.split(".") as [string, string, string];
+      return `${head}..${body}.${sig}.${sig.slice(0, 22)}`;
+    },
+    code: "malformed_token",
+  },
+  {
+    name: "real compact JWE",
+    make: (s) =>
+      new CompactEncrypt(text(JSON.stringify(s.claims)))
+        .setProtectedHeader({ alg: "dir", enc: "A256GCM", kid: s.kid, typ: "at+jwt" })
+        .encrypt(crypto.getRandomValues(new Uint8Array(32))),
+    code: "malformed_token",
+  },
+  // JWS JSON serialization (RFC 7515 §7.2), correctly signed by the server's key: never a
+  // JWT. Regression: `Bearer <non-b64token>` was answered as if no credentials were sent (a
+  // bare `WWW-Authenticate: Bearer`); it is an invalid token, as tesseraAuth answers.
+  {
+    name: "JWS JSON, flattened",
+    make: async (s) => {
+      const { privateKey } = await s.h.signingKey();
+      const jws = await new FlattenedSign(text(JSON.stringify(s.claims)))
+        .setProtectedHeader({ alg: s.alg, kid: s.kid, typ: "at+jwt" })
+        .sign(privateKey);
+      return JSON.stringify(jws);
+    },
+    code: "malformed_token",
+  },
+  {
+    name: "JWS JSON, general",
+    make: async (s) => {
+      const { privateKey } = await s.h.signingKey();
+      const jws = await new GeneralSign(text(JSON.stringify(s.claims)))
+        .addSignature(privateKey)
+        .setProtectedHeader({ alg: s.alg, kid: s.kid, typ: "at+jwt" })
+        .sign();
+      return JSON.stringify(jws);
+    },
+    code: "malformed_token",
+  },
+];
+
+/**
+ * What `GET /v1/me` answers: `accepted` (200), `invalid_token` (401 with the error challenge,
+ * refused by token verification itself), or a description of anything else.
+ */
+async function ownEndpointAnswer(s: Scene, token: string, refusal: string): Promise<string> {
+  const res = await s.h.request("/v1/me", bearer(token));
+  if (res.status === 200) return "accepted";
+  const challenge = res.headers.get("WWW-Authenticate");
+  const body = (await res.json()) as { error?: string; error_description?: string };
+  const answer = `${res.status} ${body.error} (${challenge}): ${body.error_description}`;
+  // The same description as a token with a broken signature: the token itself was refused,
+  // not a later step (an empty `sub` that passed verification is refused by the user lookup,
+  // which hides the gap).
+  const refused =
+    res.status === 401 &&
+    challenge === 'Bearer error="invalid_token"' &&
+    body.error === "invalid_token" &&
+    body.error_description === refusal;
+  return refused ? "invalid_token" : answer;
 }
 
 export function jwtAttackCases(createHarness: HarnessFactory) {
   describe("JWT attack resistance (GET /v1/me and tessera/verify)", () => {
-    it("refuses alg none / None / nOnE, unsigned, with and without a published kid", async () => {
+    it("every attack token of the table: both verifiers refuse it alike", async () => {
       const s = await scene(createHarness);
-      const body = enc(s.claims);
-      for (const alg of ["none", "None", "nOnE", "NONE"]) {
-        for (const header of [
-          { alg, typ: "at+jwt" },
-          { alg, typ: "at+jwt", kid: s.kid },
-        ]) {
-          const label = `${JSON.stringify(header)}`;
-          await expectRefused(s, `${enc(header)}.${body}.`, "algorithm_not_allowed", label);
-          // With the genuine signature left on, too.
-          const sig = s.token.split(".")[2];
-          await expectRefused(s, `${enc(header)}.${body}.${sig}`, "algorithm_not_allowed", label);
-        }
+      // How the own endpoint refuses a token whose signature does not match.
+      const tampered = spliced(s, undefined, claimsWith(s, { sub: "someone-else" }));
+      const broken = await s.h.request("/v1/me", bearer(tampered));
+      const refusal = ((await broken.json()) as { error_description: string }).error_description;
+      const expected: Array<{ name: string; own: string; sdk: string }> = [];
+      const actual: typeof expected = [];
+      for (const attack of ATTACKS) {
+        const token = await attack.make(s);
+        const sdk = await codeOf(s.verifier.verify(token));
+        actual.push({
+          name: attack.name,
+          own: await ownEndpointAnswer(s, token, refusal),
+          sdk: sdk === "ok" ? "accepted" : sdk,
+        });
+        expected.push({
+          name: attack.name,
+          own: attack.code === "accepted" ? "accepted" : "invalid_token",
+          sdk: attack.code,
+        });
       }
-      await finish(s);
+      // One comparison, so a failure lists every row where either verifier disagrees.
+      expect(actual).toEqual(expected);
+      finish(s);
     });
 
-    for (const alg of ["EdDSA", "RS256"] as const) {
-      it(`refuses HS256 signed with the ${alg} public key (key confusion)`, async () => {
-        const s = await scene(createHarness, { SIGNING_ALG: alg });
-        const jwk = s.jwks.find((k) => k.kid === s.kid) as JWK;
-        const text = new TextEncoder();
-        const secrets: Record<string, Uint8Array> = {
-          "JWK JSON": text.encode(JSON.stringify(jwk)),
-        };
-        if (alg === "EdDSA") {
-          secrets["raw x"] = base64url.decode(jwk.x as string);
-          secrets["x as text"] = text.encode(jwk.x as string);
-        } else {
-          const pem = await exportSPKI(
-            (await importJWK(jwk, "RS256", { extractable: true })) as CryptoKey,
-          );
-          secrets["SPKI PEM"] = text.encode(pem);
-          secrets["SPKI PEM without final newline"] = text.encode(pem.trimEnd());
-          secrets["modulus n"] = base64url.decode(jwk.n as string);
+    // The EdDSA key's forms are rows of the table; an RSA key has more (PEM, modulus).
+    it("refuses HS256 signed with the RS256 public key (key confusion)", async () => {
+      const alg = "RS256";
+      const s = await scene(createHarness, { SIGNING_ALG: alg });
+      const jwk = s.jwks.find((k) => k.kid === s.kid) as JWK;
+      const secrets: Record<string, Uint8Array> = { "JWK JSON": text(JSON.stringify(jwk)) };
+      const pem = await exportSPKI((await importJWK(jwk, alg, { extractable: true })) as CryptoKey);
+      secrets["SPKI PEM"] = text(pem);
+      secrets["SPKI PEM without final newline"] = text(pem.trimEnd());
+      secrets["modulus n"] = base64url.decode(jwk.n as string);
+      for (const [name, secret] of Object.entries(secrets)) {
+        for (const hs of ["HS256", "HS384", "HS512"]) {
+          const token = await new SignJWT(s.claims)
+            .setProtectedHeader({ alg: hs, kid: s.kid, typ: "at+jwt" })
+            .sign(secret);
+          await expectRefused(s, token, "algorithm_not_allowed", `${hs} with ${name}`);
         }
-        for (const [name, secret] of Object.entries(secrets)) {
-          for (const hs of ["HS256", "HS384", "HS512"]) {
-            const token = await new SignJWT(s.claims)
-              .setProtectedHeader({ alg: hs, kid: s.kid, typ: "at+jwt" })
-              .sign(secret);
-            await expectRefused(s, token, "algorithm_not_allowed", `${hs} with ${name}`);
-          }
-        }
-        await finish(s);
-      });
-    }
-
-    it("refuses an allowed alg that is not the published key's alg", async () => {
-      const s = await scene(createHarness);
-      expect(s.alg).toBe("EdDSA");
-      for (const alg of ["ES256", "RS256"] as const) {
-        const attacker = await generateKeyPair(alg);
-        const token = await new SignJWT(s.claims)
-          .setProtectedHeader({ alg, kid: s.kid, typ: "at+jwt" })
-          .sign(attacker.privateKey);
-        await expectRefused(s, token, "algorithm_not_allowed", `${alg} on the EdDSA kid`);
       }
-      await finish(s);
+      finish(s);
     });
 
     it("refuses ES256 r = s = 0 (CVE-2022-21449) and r = s = n", async () => {
@@ -235,36 +637,7 @@ export function jwtAttackCases(createHarness: HarnessFactory) {
       }
       // An empty signature as well.
       await expectRefused(s, `${head}.${body}.`, "invalid_signature", "empty signature");
-      await finish(s);
-    });
-
-    it("refuses an embedded jwk header carrying the attacker's key", async () => {
-      const s = await scene(createHarness);
-      const attacker = await generateKeyPair("EdDSA", { extractable: true });
-      const attackerJwk = await exportJWK(attacker.publicKey);
-      for (const kid of [s.kid, "attacker-key", undefined]) {
-        const token = await new SignJWT(s.claims)
-          .setProtectedHeader({ alg: "EdDSA", typ: "at+jwt", kid, jwk: attackerJwk })
-          .sign(attacker.privateKey);
-        await expectRefused(s, token, "unsupported_header", `attacker-signed, kid ${kid}`);
-      }
-      // Even the server's own key embedded in a server-signed token: the header itself is
-      // refused (RFC 8725 §3.10), not only the signature.
-      const serverJwk = s.jwks.find((k) => k.kid === s.kid) as JWK;
-      await expectRefused(
-        s,
-        await s.serverSign(undefined, { jwk: serverJwk }),
-        "unsupported_header",
-        "server-signed with jwk",
-      );
-      // x5c (an embedded certificate chain) is the same attack.
-      await expectRefused(
-        s,
-        await s.serverSign(undefined, { x5c: ["MIIBszCCAVmgAwIBAgIUUfake"] }),
-        "unsupported_header",
-        "server-signed with x5c",
-      );
-      await finish(s);
+      finish(s);
     });
 
     it("refuses jku and x5u headers and never fetches them", async () => {
@@ -305,7 +678,7 @@ export function jwtAttackCases(createHarness: HarnessFactory) {
       } finally {
         ownFetch.mockRestore();
       }
-      await finish(s);
+      finish(s);
     });
 
     it("refuses hostile kids (traversal, SQL, 8 KB, NUL/newline, non-strings) without a 500", async () => {
@@ -333,7 +706,7 @@ export function jwtAttackCases(createHarness: HarnessFactory) {
         const token = await s.serverSign(undefined, { kid });
         await expectRefused(s, token, code, `kid ${JSON.stringify(kid).slice(0, 40)}`);
       }
-      await finish(s);
+      finish(s);
     });
 
     it("a flood of 50 forged kids causes at most one extra JWKS fetch", async () => {
@@ -361,99 +734,12 @@ export function jwtAttackCases(createHarness: HarnessFactory) {
       const before = s.jwksFetches();
       expect(await codeOf(s.verifier.verify(await s.serverSign()))).toBe("ok");
       expect(s.jwksFetches()).toBe(before);
-      await finish(s);
+      finish(s);
     });
 
-    it("refuses crit with an unknown extension", async () => {
+    it("exp: 5 s of skew on the own endpoints, 30 s in the verifier", async () => {
       const s = await scene(createHarness);
-      const token = await s.serverSign(
-        undefined,
-        { crit: ["urn:example:must-understand"], "urn:example:must-understand": true },
-        { "urn:example:must-understand": true },
-      );
-      await expectRefused(s, token, "unsupported_header", "crit unknown");
-      // Even an extension jose understands (RFC 7797 b64, as a no-op): Tessera issues no
-      // crit, and both verifiers refuse it alike.
-      await expectRefused(
-        s,
-        await s.serverSign(undefined, { crit: ["b64"], b64: true }),
-        "unsupported_header",
-        "crit b64",
-      );
-      // A crit naming a parameter that is not even present.
-      const head = enc({ alg: s.alg, kid: s.kid, typ: "at+jwt", crit: ["x-absent"] });
-      await expectRefused(
-        s,
-        `${head}.${enc(s.claims)}.${s.token.split(".")[2]}`,
-        "unsupported_header",
-        "crit absent",
-      );
-      await finish(s);
-    });
-
-    it("refuses a server-signed token whose typ is not at+jwt (RFC 9068 §4)", async () => {
-      const s = await scene(createHarness);
-      for (const typ of ["JWT", "jwt", undefined, "application/jwt", "dpop+jwt", "at+jwt "]) {
-        const token = await s.serverSign(undefined, { typ });
-        await expectRefused(s, token, "invalid_typ", `typ ${String(typ)}`);
-      }
-      await finish(s);
-    });
-
-    it("refuses a server-signed token whose issuer differs by a trailing slash", async () => {
-      const s = await scene(createHarness);
-      expect(s.claims.iss).toBe(ISSUER);
-      for (const iss of [`${ISSUER}/`, `${ISSUER}//`, "https://tessera.test"]) {
-        const token = await s.serverSign({ ...s.claims, iss });
-        await expectRefused(s, token, "invalid_issuer", `iss ${iss}`);
-      }
-      await finish(s);
-    });
-
-    it("refuses a server-signed token with a missing or foreign aud", async () => {
-      const s = await scene(createHarness);
-      const { aud: _aud, ...withoutAud } = s.claims;
-      await expectRefused(s, await s.serverSign(withoutAud), "invalid_claims", "missing aud");
-      const foreign: Array<string | string[]> = [
-        "https://api.elsewhere.example",
-        `${ISSUER}/`,
-        ["https://api.elsewhere.example"],
-        [],
-      ];
-      for (const aud of foreign) {
-        const token = await s.serverSign({ ...s.claims, aud });
-        await expectRefused(s, token, "invalid_audience", `aud ${JSON.stringify(aud)}`);
-      }
-      await finish(s);
-    });
-
-    it("refuses a server-signed token whose sub or jti is not a string (RFC 9068 §2.2)", async () => {
-      const s = await scene(createHarness);
-      const variants: Record<string, JWTPayload> = {
-        "numeric sub": { ...s.claims, sub: 12345 as unknown as string },
-        "array sub": { ...s.claims, sub: [s.claims.sub] as unknown as string },
-        "numeric jti": { ...s.claims, jti: 7 as unknown as string },
-        "object jti": { ...s.claims, jti: { id: s.claims.jti } as unknown as string },
-      };
-      for (const [name, payload] of Object.entries(variants)) {
-        await expectRefused(s, await s.serverSign(payload), "invalid_claims", name);
-      }
-      await finish(s);
-    });
-
-    it("refuses exp missing, non-numeric, or past the skew (5 s own, 30 s verifier)", async () => {
-      const s = await scene(createHarness);
-      const { exp: _exp, ...withoutExp } = s.claims;
       const now = seconds(s.h);
-      const variants: Record<string, JWTPayload> = {
-        "missing exp": withoutExp,
-        "exp as a word": { ...s.claims, exp: "tomorrow" as unknown as number },
-        "exp as a numeric string": { ...s.claims, exp: String(now + 600) as unknown as number },
-        "exp null": { ...s.claims, exp: null as unknown as number },
-      };
-      for (const [name, payload] of Object.entries(variants)) {
-        await expectRefused(s, await s.serverSign(payload), "invalid_claims", name);
-      }
       // A token valid for 60 s more, then the injected clock moves (no sleeping).
       const token = await s.serverSign({ ...s.claims, iat: now, exp: now + 60 });
       s.h.clock.set(now * 1000);
@@ -466,19 +752,13 @@ export function jwtAttackCases(createHarness: HarnessFactory) {
       s.h.clock.advance(25_000);
       // 31 s past: refused by both.
       await expectRefused(s, token, "token_expired", "31 s past exp");
-      await finish(s);
+      finish(s);
     });
 
-    it("refuses nbf in the future (beyond 5 s own, 30 s verifier)", async () => {
+    it("nbf: 5 s of skew on the own endpoints, 30 s in the verifier", async () => {
       const s = await scene(createHarness);
       const now = seconds(s.h);
       s.h.clock.set(now * 1000);
-      await expectRefused(
-        s,
-        await s.serverSign({ ...s.claims, nbf: now + 3600 }),
-        "token_not_yet_valid",
-        "nbf in an hour",
-      );
       await expectRefused(
         s,
         await s.serverSign({ ...s.claims, nbf: now + 31 }),
@@ -490,7 +770,7 @@ export function jwtAttackCases(createHarness: HarnessFactory) {
       expect((await s.h.request("/v1/me", bearer(soon))).status).toBe(401);
       expect(await codeOf(s.verifier.verify(soon))).toBe("ok");
       await expectAccepted(s, await s.serverSign({ ...s.claims, nbf: now + 4 }), "nbf in 4 s");
-      await finish(s);
+      finish(s);
     });
 
     it("refuses a refresh token sent as a bearer token", async () => {
@@ -498,62 +778,7 @@ export function jwtAttackCases(createHarness: HarnessFactory) {
       await expectRefused(s, s.refreshToken, "malformed_token", "refresh token");
       // The attempt neither used nor revoked it.
       expect((await refresh(s.h, s.refreshToken)).status).toBe(200);
-      await finish(s);
-    });
-
-    it("refuses extra segments, JWS JSON serialization and JWE-shaped tokens", async () => {
-      const s = await scene(createHarness);
-      const { privateKey } = await s.h.signingKey();
-      const [head, body, sig] = s.token.split(".") as [string, string, string];
-      const payload = new TextEncoder().encode(JSON.stringify(s.claims));
-      const protectedHeader = { alg: s.alg, kid: s.kid, typ: "at+jwt" };
-      const flattened = await new FlattenedSign(payload)
-        .setProtectedHeader(protectedHeader)
-        .sign(privateKey);
-      const general = await new GeneralSign(payload)
-        .addSignature(privateKey)
-        .setProtectedHeader(protectedHeader)
-        .sign();
-      const jwe = await new CompactEncrypt(payload)
-        .setProtectedHeader({ alg: "dir", enc: "A256GCM", kid: s.kid, typ: "at+jwt" })
-        .encrypt(crypto.getRandomValues(new Uint8Array(32)));
-      const attacks: Record<string, string> = {
-        "a.b.c.d": `${head}.${body}.${sig}.${sig}`,
-        "trailing dot": `${s.token}.`,
-        "leading dot": `.${s.token}`,
-        "two segments": `${head}.${body}`,
-        "real compact JWE": jwe,
-        "JWE-looking 5 segments": `${head}..${body}.${sig}.${sig.slice(0, 22)}`,
-      };
-      for (const [name, token] of Object.entries(attacks)) {
-        await expectRefused(s, token, "malformed_token", name);
-      }
-      // JWS JSON serialization (RFC 7515 §7.2), correctly signed by the server's key: never a
-      // JWT (RFC 7519 §7.2 requires the compact form). The challenge is checked separately
-      // below.
-      for (const [name, token] of Object.entries({
-        "flattened JSON": JSON.stringify(flattened),
-        "general JSON": JSON.stringify(general),
-      })) {
-        const res = await s.h.request("/v1/me", bearer(token));
-        expect(res.status, name).toBe(401);
-        expect(((await res.json()) as { error: string }).error, name).toBe("invalid_token");
-        expect(await codeOf(s.verifier.verify(token)), name).toBe("malformed_token");
-      }
-      await finish(s);
-    });
-
-    // Regression: `Authorization: Bearer <non-b64token>` was answered as if no credentials
-    // were sent (bare `WWW-Authenticate: Bearer`); tesseraAuth answers error="invalid_token".
-    it('answers a JWS JSON serialization with error="invalid_token"', async () => {
-      const s = await scene(createHarness);
-      const { privateKey } = await s.h.signingKey();
-      const flattened = await new FlattenedSign(new TextEncoder().encode(JSON.stringify(s.claims)))
-        .setProtectedHeader({ alg: s.alg, kid: s.kid, typ: "at+jwt" })
-        .sign(privateKey);
-      const res = await s.h.request("/v1/me", bearer(JSON.stringify(flattened)));
-      await s.h.close();
-      expect(res.headers.get("WWW-Authenticate")).toBe('Bearer error="invalid_token"');
+      finish(s);
     });
 
     it("keeps one algorithm allow-list (@tessera/verify ACCESS_TOKEN_ALGORITHMS) for both verifiers", async () => {
@@ -604,7 +829,7 @@ export function jwtAttackCases(createHarness: HarnessFactory) {
         currentDate: new Date(s.h.clock.now()),
       });
       await expectRefused(s, token, "algorithm_not_allowed", "ES384");
-      await finish(s);
+      finish(s);
     });
   });
 }
