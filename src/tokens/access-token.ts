@@ -4,7 +4,7 @@ import {
   TesseraVerifyError,
   verifyAccessTokenJwt,
 } from "@tessera/verify";
-import { errors, type JWTPayload, SignJWT } from "jose";
+import { type JWTPayload, SignJWT } from "jose";
 import { type Config, SIGNING_ALGS } from "../config.ts";
 import { InvalidAccessToken } from "../errors.ts";
 import type { KeyStore } from "../keys/key-store.ts";
@@ -85,8 +85,15 @@ export async function verifyAccessToken(
     claims = await verifyAccessTokenJwt(
       token,
       async (header) => {
-        const found = header.kid ? await keys.verificationKey(header.kid) : undefined;
-        if (!found || found.alg !== header.alg) throw new errors.JWKSNoMatchingKey();
+        // The same refusals, with the same codes, as the SDK's JWKS lookup.
+        if (typeof header.kid !== "string" || header.kid === "") {
+          throw new TesseraVerifyError("malformed_token", "The token header has no kid");
+        }
+        const found = await keys.verificationKey(header.kid);
+        if (!found) throw new TesseraVerifyError("unknown_key", "No published key matches");
+        if (found.alg !== header.alg) {
+          throw new TesseraVerifyError("algorithm_not_allowed", "alg is not the key's alg");
+        }
         return found.key;
       },
       {

@@ -10,7 +10,7 @@ const ROOT = fileURLToPath(new URL("../..", import.meta.url));
  * files never build concurrently.
  */
 export default function setup() {
-  const built = ["dist/node.js", "dist/cli.js", "dist/verify/index.js"].every((f) =>
+  const built = ["dist/node.js", "dist/cli.js", "packages/verify/dist/index.js"].every((f) =>
     existsSync(`${ROOT}/${f}`),
   );
   if (!built) execFileSync("npm", ["run", "--silent", "build"], { cwd: ROOT, stdio: "inherit" });

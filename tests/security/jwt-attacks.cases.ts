@@ -547,8 +547,14 @@ const ATTACKS: Attack[] = [
  * refused by token verification itself), or a description of anything else.
  */
 async function ownEndpointAnswer(s: Scene, token: string, refusal: string): Promise<string> {
+  const logged = s.h.logs.length;
   const res = await s.h.request("/v1/me", bearer(token));
   if (res.status === 200) return "accepted";
+  // The reason the server logged for its refusal: the SDK's code for the same token.
+  const reason = s.h.logs
+    .slice(logged)
+    .map((line) => JSON.parse(line) as { event?: string; reason?: string })
+    .find((entry) => entry.event === "access_token_refused")?.reason;
   const challenge = res.headers.get("WWW-Authenticate");
   const body = (await res.json()) as { error?: string; error_description?: string };
   const answer = `${res.status} ${body.error} (${challenge}): ${body.error_description}`;
@@ -560,7 +566,7 @@ async function ownEndpointAnswer(s: Scene, token: string, refusal: string): Prom
     challenge === 'Bearer error="invalid_token"' &&
     body.error === "invalid_token" &&
     body.error_description === refusal;
-  return refused ? "invalid_token" : answer;
+  return refused ? `invalid_token (${reason})` : answer;
 }
 
 export function jwtAttackCases(createHarness: HarnessFactory) {
@@ -583,7 +589,7 @@ export function jwtAttackCases(createHarness: HarnessFactory) {
         });
         expected.push({
           name: attack.name,
-          own: attack.code === "accepted" ? "accepted" : "invalid_token",
+          own: attack.code === "accepted" ? "accepted" : `invalid_token (${attack.code})`,
           sdk: attack.code,
         });
       }

@@ -23,23 +23,18 @@ export const requireAccessToken = createMiddleware<AppEnv>(async (c, next) => {
   // is an invalid token (RFC 6750 §3.1).
   const header = c.req.header("Authorization")?.trim() ?? "";
   const token = BEARER.exec(header)?.[1];
-  if (!token) {
-    if (/^Bearer\s+\S/i.test(header)) throw new InvalidAccessToken("malformed_token");
-    throw missingBearerToken();
-  }
-  const { keys, config, clock } = c.var.deps;
+  if (!token && !/^Bearer\s+\S/i.test(header)) throw missingBearerToken();
+  const { keys, config, clock, logger } = c.var.deps;
   const now = clock.now();
-  let claims = c.var.verifiedTokens.get(token, now);
+  let claims = token ? c.var.verifiedTokens.get(token, now) : undefined;
   if (!claims) {
     try {
+      if (!token) throw new InvalidAccessToken("malformed_token");
       claims = await verifyAccessToken(keys, accessTokenSettings(config), token, now);
     } catch (error) {
       // The caller learns only "invalid"; the operator's log says why (never the token).
       if (error instanceof InvalidAccessToken) {
-        c.var.deps.logger.info("access_token_refused", {
-          request_id: c.var.requestId,
-          reason: error.reason,
-        });
+        logger.info("access_token_refused", { request_id: c.var.requestId, reason: error.reason });
       }
       throw error;
     }
