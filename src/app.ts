@@ -1,4 +1,3 @@
-import { Scalar } from "@scalar/hono-api-reference";
 import { bodyLimit } from "hono/body-limit";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { requestId } from "hono/request-id";
@@ -9,6 +8,7 @@ import { renderError } from "./http/error-response.ts";
 import { corsFromAllowlist } from "./http/middleware/cors/index.ts";
 import { requestLog } from "./http/middleware/request-log/index.ts";
 import { createRouter } from "./http/router.ts";
+import { apiReferenceRoutes } from "./routes/api-reference.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { eventRoutes } from "./routes/events.ts";
 import { meRoutes } from "./routes/me.ts";
@@ -44,6 +44,8 @@ export function createApp(deps: AppDeps) {
       xContentTypeOptions: "nosniff",
       referrerPolicy: "no-referrer",
       contentSecurityPolicy: { frameAncestors: ["'none'"] },
+      // A route that sets its own policy (GET /docs) keeps it; it includes frame-ancestors 'none'.
+      overwrite: false,
       strictTransportSecurity: https ? "max-age=63072000; includeSubDomains" : false,
       crossOriginResourcePolicy: false,
       crossOriginOpenerPolicy: false,
@@ -111,7 +113,7 @@ export function createApp(deps: AppDeps) {
     },
     servers: [{ url: deps.config.issuer }],
   });
-  app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "Tessera API" }));
+  app.route("/", apiReferenceRoutes);
 
   app.notFound((c) =>
     renderError(new ApiError("not_found", `No route for ${c.req.method} ${c.req.path}`), c),

@@ -24,6 +24,7 @@ export type BootstrapInput = {
   /** A hasher, or its concurrency for the default scrypt hasher at `config.scryptLogN`. */
   hasher?: PasswordHasher | { concurrency: number };
   socketAddress?: AppDeps["socketAddress"];
+  assets?: AppDeps["assets"];
 };
 
 /**
@@ -55,6 +56,7 @@ export async function bootstrap(input: BootstrapInput) {
     refreshMacKey,
     logger,
     socketAddress: input.socketAddress,
+    assets: input.assets,
   };
   const keyOptions = () => ({ alg: config.signingAlg, keyEncryptionKey, now: clock.now() });
   return {

@@ -21,4 +21,9 @@ export type AppDeps = {
   logger: Logger;
   /** The peer address of the connection, when the runtime knows it. */
   socketAddress?: (c: Context) => string | undefined;
+  /**
+   * Static files (`dist/static`, laid out by URL path): the Node entry reads the directory,
+   * the Worker passes its ASSETS binding. Without it, asset paths answer 404.
+   */
+  assets?: { fetch(request: Request): Promise<Response> };
 };

@@ -3,7 +3,10 @@
  * the master secret and signing keys exist, and serve. Runtime-specific code lives here
  * and in the database opener only.
  */
+import { readFile, stat } from "node:fs/promises";
 import { availableParallelism } from "node:os";
+import { extname, resolve, sep } from "node:path";
+import { fileURLToPath } from "node:url";
 import { serve } from "@hono/node-server";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import { bootstrap } from "./bootstrap.ts";
@@ -14,6 +17,51 @@ import { bufferedStdout, openNodeRuntime } from "./node-runtime.ts";
 
 /** How often the server runs maintenance (the Workers cron runs every 15 minutes too). */
 const KEY_MAINTENANCE_EVERY_MS = 15 * 60_000;
+
+/** `npm run build`'s static files (dist/static): `../dist/static` from src/ and from dist/. */
+const STATIC_DIR = fileURLToPath(new URL("../dist/static", import.meta.url));
+
+const STATIC_TYPES: Record<string, string> = {
+  ".js": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".json": "application/json",
+  ".png": "image/png",
+  ".svg": "image/svg+xml",
+  ".woff2": "font/woff2",
+};
+
+/**
+ * `AppDeps["assets"]` on Node: the files under `root` (of the types above, nothing outside it)
+ * by request path, revalidated on every use by ETag, as Workers static assets are.
+ */
+function directoryAssets(root: string): { fetch(request: Request): Promise<Response> } {
+  const base = resolve(root);
+  const notFound = () => new Response(null, { status: 404 });
+  return {
+    async fetch(request) {
+      let path: string;
+      try {
+        path = decodeURIComponent(new URL(request.url).pathname);
+      } catch {
+        return notFound();
+      }
+      const file = resolve(base, `.${path}`);
+      const type = STATIC_TYPES[extname(file)];
+      if (!type || !file.startsWith(base + sep) || path.includes("\0")) return notFound();
+      const info = await stat(file).catch(() => undefined);
+      if (!info?.isFile()) return notFound();
+      const headers = {
+        "Content-Type": type,
+        "Cache-Control": "public, max-age=0, must-revalidate",
+        ETag: `"${info.size.toString(36)}-${Math.trunc(info.mtimeMs).toString(36)}"`,
+      };
+      if (request.headers.get("If-None-Match") === headers.ETag) {
+        return new Response(null, { status: 304, headers });
+      }
+      return new Response(await readFile(file), { headers });
+    },
+  };
+}
 
 async function main() {
   const config = parseConfig(process.env);
@@ -28,6 +76,7 @@ async function main() {
     logger,
     hasher: { concurrency: Math.min(poolSize, Math.max(1, availableParallelism())) },
     socketAddress: (c) => getConnInfo(c).remote.address,
+    assets: directoryAssets(STATIC_DIR),
   });
 
   // Maintenance, like the Workers cron trigger: retire expired keys, rotate when due, and

@@ -10,7 +10,7 @@ import { createLogger } from "./lib/logger.ts";
 import { loggableError } from "./lib/safe-error.ts";
 
 /** Bindings and variables (wrangler.toml `[vars]`, secrets) the Worker reads. */
-export type WorkerEnv = WorkerDatabaseEnv & Record<string, unknown>;
+export type WorkerEnv = WorkerDatabaseEnv & { ASSETS?: Fetcher } & Record<string, unknown>;
 
 type Runtime = Awaited<ReturnType<typeof bootstrap>>;
 
@@ -50,6 +50,8 @@ function start(env: WorkerEnv): Promise<Runtime> {
       secret: config.secret,
       // Cloudflare sets CF-Connecting-IP at its edge: it is the socket address here.
       socketAddress: (c) => c.req.header("CF-Connecting-IP"),
+      // wrangler.toml [assets]: dist/static, with the Worker run first for every request.
+      assets: env.ASSETS,
     });
   })();
   // A failed start (bad variable, database down) is retried by the next request.

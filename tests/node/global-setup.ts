@@ -10,8 +10,11 @@ const ROOT = fileURLToPath(new URL("../..", import.meta.url));
  * files never build concurrently.
  */
 export default function setup() {
-  const built = ["dist/node.js", "dist/cli.js", "packages/verify/dist/index.js"].every((f) =>
-    existsSync(`${ROOT}/${f}`),
-  );
+  const built = [
+    "dist/node.js",
+    "dist/cli.js",
+    "packages/verify/dist/index.js",
+    "dist/static/docs/assets/api-reference.js",
+  ].every((f) => existsSync(`${ROOT}/${f}`));
   if (!built) execFileSync("npm", ["run", "--silent", "build"], { cwd: ROOT, stdio: "inherit" });
 }
