@@ -1,8 +1,11 @@
 import { createApp } from "./app.ts";
+import { pruneChallenges } from "./challenges/redeem-challenge.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import type { Config } from "./config.ts";
 import type { Database } from "./db/types.ts";
 import type { AppDeps } from "./deps.ts";
+import { createMailer, type SmtpMailerFactory } from "./email/create-mailer.ts";
+import type { Mailer } from "./email/message.ts";
 import { pruneEvents } from "./events/auth-events.ts";
 import { ensureSigningKeys } from "./keys/ensure-signing-keys.ts";
 import { createKeyStore } from "./keys/key-store.ts";
@@ -23,6 +26,11 @@ export type BootstrapInput = {
   logger?: Logger;
   /** A hasher, or its concurrency for the default scrypt hasher at `config.scryptLogN`. */
   hasher?: PasswordHasher | { concurrency: number };
+  /** The SMTP transport, where the runtime has one (Node). */
+  smtp?: SmtpMailerFactory;
+  /** A mailer to use instead of `EMAIL_TRANSPORT`'s (tests that stall delivery). */
+  mailer?: Mailer;
+  waitUntil?: AppDeps["waitUntil"];
   socketAddress?: AppDeps["socketAddress"];
   assets?: AppDeps["assets"];
 };
@@ -38,7 +46,21 @@ export async function bootstrap(input: BootstrapInput) {
   if (!config.rateLimits) {
     logger.warn("rate_limits_off", { message: "RATE_LIMITS=off: no per-IP rate limits" });
   }
-  const { refreshMacKey, keyEncryptionKey } = await deriveKeys(input.secret);
+  const { refreshMacKey, keyEncryptionKey, emailCodeKey, webhookSigningKey } = await deriveKeys(
+    input.secret,
+  );
+  if (config.production && config.email.transport.kind === "log") {
+    logger.warn("email_transport_log", {
+      message: "EMAIL_TRANSPORT=log in production: no email is delivered",
+    });
+  }
+  const { mailer, outbox } = createMailer(config, {
+    logger,
+    fetch: (url, init) => fetch(url, init),
+    webhookSigningKey,
+    now: () => clock.now(),
+    smtp: input.smtp,
+  });
   await ensureSigningKeys(db, { alg: config.signingAlg, keyEncryptionKey, now: clock.now() });
   const hasher =
     input.hasher && "hash" in input.hasher
@@ -54,6 +76,10 @@ export async function bootstrap(input: BootstrapInput) {
     keys: createKeyStore({ db, keyEncryptionKey, clock }),
     hasher,
     refreshMacKey,
+    emailCodeKey,
+    mailer: input.mailer ?? mailer,
+    outbox: input.mailer ? undefined : outbox,
+    waitUntil: input.waitUntil,
     logger,
     socketAddress: input.socketAddress,
     assets: input.assets,
@@ -84,8 +110,9 @@ export async function bootstrap(input: BootstrapInput) {
       const pruned = {
         ...(await pruneThrottles(db, now)),
         authEvents: await pruneEvents(db, now - config.authEventsRetention * 1000),
+        emailChallenges: await pruneChallenges(db, now),
       };
-      if (pruned.rateLimits + pruned.loginThrottles + pruned.authEvents > 0) {
+      if (Object.values(pruned).some((n) => n > 0)) {
         logger.info("pruned", pruned);
       }
       return pruned;

@@ -107,7 +107,55 @@ const EnvSchema = z.object({
     .default(8),
   TRUST_PROXY: z.string().min(1).optional(),
   NODE_ENV: z.string().optional(),
+  APP_NAME: z.string().trim().min(1).max(64).default("Tessera"),
+  EMAIL_TRANSPORT: z
+    .string()
+    .default("log")
+    .transform((value, ctx): EmailTransport => {
+      if (value === "log") return { kind: "log" };
+      if (value === "resend") return { kind: "resend" };
+      if (/^smtps?:\/\//.test(value) && parseUrl(value)) return { kind: "smtp", url: value };
+      const webhook = /^webhook:(.+)$/.exec(value)?.[1];
+      if (webhook && isWebhookUrl(webhook)) return { kind: "webhook", url: webhook };
+      ctx.addIssue({
+        code: "custom",
+        message:
+          "expected log, smtp://…, smtps://…, resend, or webhook:<https-url> (http only for loopback)",
+      });
+      return z.NEVER;
+    }),
+  EMAIL_FROM: z.string().trim().min(3).optional(),
+  RESEND_API_KEY: z.string().min(1).optional(),
+  RESEND_API_URL: httpUrl()
+    .transform((v) => v.replace(/\/+$/, ""))
+    .default("https://api.resend.com"),
+  EMAIL_VERIFICATION: z.enum(["off", "optional", "required"]).default("optional"),
+  RATE_LIMIT_EMAIL: rate("5/1h"),
+  RATE_LIMIT_EMAIL_IP: rate("30/1h"),
 });
+
+/** Where messages go (`EMAIL_TRANSPORT`). */
+export type EmailTransport =
+  | { kind: "log" }
+  | { kind: "smtp"; url: string }
+  | { kind: "resend" }
+  | { kind: "webhook"; url: string };
+
+function parseUrl(value: string): URL | undefined {
+  try {
+    return new URL(value);
+  } catch {
+    return undefined;
+  }
+}
+
+/** https, or http to a loopback host (a mailer beside Tessera, tests). */
+function isWebhookUrl(value: string): boolean {
+  const url = parseUrl(value);
+  if (!url) return false;
+  if (url.protocol === "https:") return true;
+  return url.protocol === "http:" && ["localhost", "127.0.0.1", "[::1]"].includes(url.hostname);
+}
 
 /** Validated configuration. Durations are in seconds. */
 export type Config = Readonly<{
@@ -136,6 +184,21 @@ export type Config = Readonly<{
   authEventsRetention: number;
   trustProxy: string | undefined;
   production: boolean;
+  /** The product name in emails and hosted pages. */
+  appName: string;
+  email: Readonly<{
+    transport: EmailTransport;
+    /** The From header, e.g. `Tessera <no-reply@auth.example.com>`. */
+    from: string;
+    resendApiKey: string | undefined;
+    resendApiUrl: string;
+    /** `off`: never sent; `optional`: sent, sign-in works unverified; `required`: no sign-in unverified. */
+    verification: "off" | "optional" | "required";
+    /** Sends per address (whether or not it has an account). */
+    addressLimit: { limit: number; windowMs: number };
+    /** Sends per client IP. */
+    ipLimit: { limit: number; windowMs: number };
+  }>;
 }>;
 
 /** Thrown by {@link parseConfig}; `message` is one line naming the variable. */
@@ -167,6 +230,9 @@ export function parseConfig(env: Readonly<Record<string, unknown>>): Config {
     throw new ConfigError(String(issue?.path[0] ?? "environment"), issue?.message ?? "invalid");
   }
   const e = result.data;
+  if (e.EMAIL_TRANSPORT.kind === "resend" && !e.RESEND_API_KEY) {
+    throw new ConfigError("RESEND_API_KEY", "required when EMAIL_TRANSPORT=resend");
+  }
   // Unset ISSUER follows PORT, so a local server's tokens name the URL it answers on.
   const issuer = e.ISSUER ?? `http://localhost:${e.PORT}`;
   return Object.freeze({
@@ -192,5 +258,15 @@ export function parseConfig(env: Readonly<Record<string, unknown>>): Config {
     authEventsRetention: e.AUTH_EVENTS_RETENTION,
     trustProxy: e.TRUST_PROXY,
     production: e.NODE_ENV === "production",
+    appName: e.APP_NAME,
+    email: Object.freeze({
+      transport: e.EMAIL_TRANSPORT,
+      from: e.EMAIL_FROM ?? `${e.APP_NAME} <no-reply@${new URL(issuer).hostname}>`,
+      resendApiKey: e.RESEND_API_KEY,
+      resendApiUrl: e.RESEND_API_URL,
+      verification: e.EMAIL_VERIFICATION,
+      addressLimit: e.RATE_LIMIT_EMAIL,
+      ipLimit: e.RATE_LIMIT_EMAIL_IP,
+    }),
   });
 }

@@ -2,6 +2,8 @@ import type { Context } from "hono";
 import type { Clock } from "./clock.ts";
 import type { Config } from "./config.ts";
 import type { Database } from "./db/types.ts";
+import type { Mailer } from "./email/message.ts";
+import type { Outbox } from "./email/transports/log.ts";
 import type { KeyStore } from "./keys/key-store.ts";
 import type { Logger } from "./lib/logger.ts";
 import type { PasswordHasher } from "./passwords/hasher.ts";
@@ -18,6 +20,17 @@ export type AppDeps = {
   hasher: PasswordHasher;
   /** HMAC key for refresh tokens, derived from the master secret. */
   refreshMacKey: Uint8Array;
+  /** HMAC key under which emailed codes are stored, derived from the master secret. */
+  emailCodeKey: Uint8Array;
+  /** Delivers messages (`EMAIL_TRANSPORT`). */
+  mailer: Mailer;
+  /** Development only (`EMAIL_TRANSPORT=log`, not production): what was "sent". */
+  outbox?: Outbox;
+  /**
+   * Keeps work running after the response (a mail send): the Worker's `waitUntil`. Without
+   * it (Node) the work simply continues on the event loop.
+   */
+  waitUntil?: (c: Context, task: Promise<unknown>) => void;
   logger: Logger;
   /** The peer address of the connection, when the runtime knows it. */
   socketAddress?: (c: Context) => string | undefined;

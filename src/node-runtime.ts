@@ -5,8 +5,10 @@
 import { link, mkdir, readFile, unlink, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
+import { createTransport } from "nodemailer";
 import { type Config, ConfigError } from "./config.ts";
 import { openNodeDatabase } from "./db/libsql-node.ts";
+import type { SmtpMailerFactory } from "./email/create-mailer.ts";
 import { generateSecret } from "./secrets/derive-keys.ts";
 
 /** The committed migrations: `src/node.ts` and the built `dist/node.js` both sit one level down. */
@@ -74,3 +76,22 @@ export function bufferedStdout(): (line: string) => void {
     }
   };
 }
+
+/**
+ * `EMAIL_TRANSPORT=smtp://…` / `smtps://…` on Node, through nodemailer (credentials, port and
+ * TLS come from the URL, e.g. `smtps://user:pass@smtp.example.com:465`). Workers have no SMTP.
+ */
+export const smtpMailer: SmtpMailerFactory = (url) => {
+  const transport = createTransport(url);
+  return {
+    async send(message) {
+      await transport.sendMail({
+        from: message.from,
+        to: message.to,
+        subject: message.subject,
+        text: message.text,
+        html: message.html,
+      });
+    },
+  };
+};

@@ -13,7 +13,7 @@ import { bootstrap } from "./bootstrap.ts";
 import { ConfigError, parseConfig } from "./config.ts";
 import { createLogger } from "./lib/logger.ts";
 import { loggableError } from "./lib/safe-error.ts";
-import { bufferedStdout, openNodeRuntime } from "./node-runtime.ts";
+import { bufferedStdout, openNodeRuntime, smtpMailer } from "./node-runtime.ts";
 
 /** How often the server runs maintenance (the Workers cron runs every 15 minutes too). */
 const KEY_MAINTENANCE_EVERY_MS = 15 * 60_000;
@@ -77,6 +77,7 @@ async function main() {
     hasher: { concurrency: Math.min(poolSize, Math.max(1, availableParallelism())) },
     socketAddress: (c) => getConnInfo(c).remote.address,
     assets: directoryAssets(STATIC_DIR),
+    smtp: smtpMailer,
   });
 
   // Maintenance, like the Workers cron trigger: retire expired keys, rotate when due, and

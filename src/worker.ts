@@ -50,6 +50,8 @@ function start(env: WorkerEnv): Promise<Runtime> {
       secret: config.secret,
       // Cloudflare sets CF-Connecting-IP at its edge: it is the socket address here.
       socketAddress: (c) => c.req.header("CF-Connecting-IP"),
+      // A mail send outlives the response it was started by.
+      waitUntil: (c, task) => c.executionCtx.waitUntil(task),
       // wrangler.toml [assets]: dist/static, with the Worker run first for every request.
       assets: env.ASSETS,
     });

@@ -7,11 +7,62 @@ export const users = sqliteTable("users", {
   id: text("id").primaryKey(),
   /** Trimmed and lower-cased; the unique key for sign-in. */
   email: text("email").notNull().unique(),
-  /** PHC string, e.g. `$scrypt$ln=14,r=8,p=5$<salt>$<hash>`. */
+  /**
+   * PHC string, e.g. `$scrypt$ln=14,r=8,p=5$<salt>$<hash>`; `""` for an account without a
+   * password (passwordless sign-up), which no password ever matches
+   * (docs/design/storage.md#accounts-without-a-password).
+   */
   passwordHash: text("password_hash").notNull(),
+  /** When the address was proven (a link or code sent to it was used); null: never. */
+  emailVerifiedAt: integer("email_verified_at"),
   createdAt: integer("created_at").notNull(),
   updatedAt: integer("updated_at").notNull(),
 });
+
+/** What an emailed link or code proves (docs/design/accounts.md#challenges). */
+export const CHALLENGE_PURPOSES = [
+  "verify_email",
+  "reset_password",
+  "otp",
+  "change_email",
+] as const;
+export type ChallengePurpose = (typeof CHALLENGE_PURPOSES)[number];
+
+/**
+ * Emailed links and codes awaiting use. One row per (purpose, subject): a new send replaces the
+ * previous one. Only digests are stored: SHA-256 of the link token, HMAC of the code. A row
+ * is deleted when used, when its code is guessed wrong five times, or when it expires.
+ */
+export const emailChallenges = sqliteTable(
+  "email_challenges",
+  {
+    id: text("id").primaryKey(),
+    purpose: text("purpose", { enum: CHALLENGE_PURPOSES }).notNull(),
+    /** What a new send replaces by: the address, or the user id for `change_email`. */
+    subject: text("subject").notNull(),
+    /** The address the message went to (the new address for `change_email`). */
+    email: text("email").notNull(),
+    /** The account it acts on; null for a passwordless code that may create one. */
+    userId: text("user_id"),
+    /** `otp` only: create the account on success when none exists. */
+    createUser: integer("create_user", { mode: "boolean" }).notNull().default(false),
+    /** base64url(SHA-256(link token)). */
+    tokenHash: text("token_hash").notNull().unique(),
+    /** base64url(HMAC-SHA256(code key, `<id>.<code>`)). */
+    codeHash: text("code_hash").notNull(),
+    /** Wrong codes so far; the fifth ends the challenge. */
+    attempts: integer("attempts").notNull().default(0),
+    createdAt: integer("created_at").notNull(),
+    /** The code's end (10 minutes); the link may live longer. */
+    codeExpiresAt: integer("code_expires_at").notNull(),
+    /** The link's end, and the row's. */
+    expiresAt: integer("expires_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("email_challenges_purpose_subject_idx").on(t.purpose, t.subject),
+    index("email_challenges_expires_at_idx").on(t.expiresAt),
+  ],
+);
 
 /**
  * One row per session, however often it refreshes: `generation` is the only live

@@ -12,6 +12,11 @@ export const AUTH_EVENT_TYPES = [
   "logout",
   "password_changed",
   "session_revoked",
+  "email_verified",
+  "password_reset",
+  "email_changed",
+  "otp_sign_in",
+  "account_deleted",
 ] as const;
 export type AuthEventType = (typeof AUTH_EVENT_TYPES)[number];
 

@@ -15,6 +15,7 @@ export const ERROR_STATUS = {
   invalid_token: 401,
   insufficient_scope: 403,
   forbidden: 403,
+  email_not_verified: 403,
   not_found: 404,
   method_not_allowed: 405,
   user_exists: 409,

@@ -10,10 +10,37 @@ export const ErrorSchema = z
   })
   .openapi("Error");
 
+/** Trimmed, lower-cased, ≤ 254 characters (RFC 5321 path limit), a valid address. */
+export const EmailSchema = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .max(254)
+  .email()
+  .openapi({ example: "ada@example.com" });
+
+/** A link token from an email: 32 random bytes, base64url. */
+export const LinkTokenSchema = z
+  .string()
+  .min(16)
+  .max(128)
+  .openapi({ description: "From the emailed link" });
+
+/** A 6-digit emailed code. */
+export const CodeSchema = z
+  .string()
+  .trim()
+  .regex(/^\d{6}$/, "expected the 6-digit code")
+  .openapi({ example: "123456" });
+
+/** The body of a 202 that must not tell whether anything was sent. */
+export const AcceptedSchema = z.object({}).openapi("Accepted");
+
 export const UserSchema = z
   .object({
     id: z.string(),
     email: z.string(),
+    email_verified: z.boolean(),
     created_at: z.string().openapi({ format: "date-time" }),
   })
   .openapi("User");

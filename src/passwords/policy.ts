@@ -15,8 +15,6 @@ const isCommon = (lowered: string) => {
   return common.has(lowered);
 };
 
-const refuse = (message: string) => new InvalidInput("password", message);
-
 /**
  * Normalises a password (docs/design/storage.md#passwords): refuse > 1024 bytes before any
  * hashing, then NFKC (so NFC and NFD spellings hash alike). Used for every password input.
@@ -40,9 +38,11 @@ export function normalizePassword(password: string, field = "password"): string 
  */
 export function acceptNewPassword(
   password: string,
-  context: { email: string; minLength?: number },
+  context: { email: string; minLength?: number; field?: string },
 ): string {
-  const normalized = normalizePassword(password);
+  const field = context.field ?? "password";
+  const refuse = (message: string) => new InvalidInput(field, message);
+  const normalized = normalizePassword(password, field);
   const minLength = context.minLength ?? DEFAULT_MIN_PASSWORD_LENGTH;
   if ([...normalized].length < minLength) {
     throw refuse(`Password must be at least ${minLength} characters`);

@@ -1,42 +1,21 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { Context } from "hono";
-import { FIRST_PARTY_CLIENT_ID } from "../clients/client.ts";
 import { ApiError } from "../http/api-error.ts";
-import type { AppEnv } from "../http/app-env.ts";
-import { clientIp } from "../http/client-ip.ts";
+import { limitEmailSends } from "../http/email-limits.ts";
 import { rateLimit } from "../http/middleware/rate-limit/index.ts";
 import { recordEvent } from "../http/record-event.ts";
-import { assertAllowedOrigin, inCookie } from "../http/refresh-cookie.ts";
+import { assertAllowedOrigin } from "../http/refresh-cookie.ts";
 import { createRouter } from "../http/router.ts";
-import { commonErrors, errorResponse, TokenResponseSchema } from "../http/schemas.ts";
-import { tokenDeps } from "../http/token-deps.ts";
+import { commonErrors, EmailSchema, errorResponse, TokenResponseSchema } from "../http/schemas.ts";
+import { sendChallenge } from "../http/send-challenge.ts";
+import { sendEmail } from "../http/send-email.ts";
+import { invalidCredentials, startSession } from "../http/start-session.ts";
 import { acceptNewPassword, normalizePassword } from "../passwords/policy.ts";
 import {
   claimLoginAttempt,
   clearLoginFailures,
   throttleKey,
 } from "../rate-limits/login-throttle.ts";
-import { createSession } from "../sessions/create-session.ts";
-import { revokeSession } from "../sessions/revoke-sessions.ts";
-import { sessionPolicy } from "../sessions/session-policy.ts";
-import { issueTokens } from "../tokens/issue-tokens.ts";
-import {
-  findUserByEmail,
-  findUserById,
-  insertUser,
-  type User,
-  updatePasswordHash,
-  userView,
-} from "../users/users.ts";
-
-/** Trimmed, lower-cased, ≤ 254 characters (RFC 5321 path limit), a valid address. */
-export const EmailSchema = z
-  .string()
-  .trim()
-  .toLowerCase()
-  .max(254)
-  .email()
-  .openapi({ example: "ada@example.com" });
+import { findUserByEmail, hasPassword, insertUser, updatePasswordHash } from "../users/users.ts";
 
 const CredentialsSchema = z
   .object({
@@ -73,6 +52,13 @@ const signupRoute = createRoute({
       description: "The token response and the new user",
       content: { "application/json": { schema: TokenResponseSchema } },
     },
+    202: {
+      description:
+        "EMAIL_VERIFICATION=required: the same answer for new and taken addresses; a link and code go to a new one",
+      content: {
+        "application/json": { schema: z.object({ verification: z.literal("sent") }) },
+      },
+    },
     409: errorResponse("user_exists: an account with this email exists"),
     ...authErrors,
   },
@@ -91,44 +77,12 @@ const loginRoute = createRoute({
       content: { "application/json": { schema: TokenResponseSchema } },
     },
     ...authErrors,
+    403: errorResponse(
+      "email_not_verified (EMAIL_VERIFICATION=required, right password), or forbidden (cookie mode origin)",
+    ),
   },
 });
 
-/**
- * Starts a first-party session for `user` and builds the token response; in cookie mode
- * the refresh token goes into the `__Host-` cookie instead of the JSON.
- */
-async function startSession(c: Context<AppEnv>, user: User, cookie: boolean, verifiedHash: string) {
-  const { db, config, clock } = c.var.deps;
-  const policy = sessionPolicy(config);
-  const now = clock.now();
-  const session = await createSession(db, policy, {
-    userId: user.id,
-    clientId: FIRST_PARTY_CLIENT_ID,
-    userAgent: c.req.header("User-Agent"),
-    ip: clientIp(c),
-    now,
-  });
-  // A password change that landed while this sign-in was hashing revoked every session but
-  // its own, possibly before this one existed. Checked after the insert, so either the
-  // change's revocation saw this session or this check sees the new hash.
-  if ((await findUserById(db, user.id))?.passwordHash !== verifiedHash) {
-    await revokeSession(db, { sessionId: session.id, reason: "password_changed", now });
-    throw invalidCredentials();
-  }
-  const tokens = {
-    ...(await issueTokens(
-      tokenDeps(c.var.deps),
-      policy,
-      { ...session, sessionId: session.id },
-      now,
-    )),
-    user: userView(user),
-  };
-  return { session, body: cookie ? inCookie(c, tokens) : tokens };
-}
-
-const invalidCredentials = () => new ApiError("invalid_grant", "Invalid email or password");
 const noStore = { "Cache-Control": "no-store" };
 
 /** `POST /v1/signup` and `POST /v1/login`. */
@@ -138,6 +92,23 @@ export const authRoutes = createRouter()
     const { email, password, cookie = false } = c.req.valid("json");
     if (cookie) assertAllowedOrigin(c);
     const normalized = acceptNewPassword(password, { email, minLength: config.passwordMinLength });
+    const verification = config.email.verification;
+    if (verification === "required") {
+      // One answer for new and taken addresses: the address's owner learns the rest by mail.
+      await limitEmailSends(c, email);
+      const passwordHash = await hasher.hash(normalized);
+      const user = (await findUserByEmail(db, email))
+        ? undefined
+        : await insertUser(db, { email, passwordHash, now: clock.now() });
+      if (user) {
+        await sendChallenge(c, { purpose: "verify_email", email, userId: user.id, deliver: true });
+        await recordEvent(c, { type: "signup", userId: user.id });
+        c.var.deps.logger.info("signup", { request_id: c.var.requestId, user_id: user.id });
+      } else {
+        void sendEmail(c, "signup_attempt", email);
+      }
+      return c.json({ verification: "sent" as const }, 202, noStore);
+    }
     if (await findUserByEmail(db, email)) {
       throw new ApiError("user_exists", "An account with this email already exists");
     }
@@ -145,13 +116,16 @@ export const authRoutes = createRouter()
     const user = await insertUser(db, { email, passwordHash, now: clock.now() });
     // A concurrent signup with the same email won the unique index.
     if (!user) throw new ApiError("user_exists", "An account with this email already exists");
-    const { session, body } = await startSession(c, user, cookie, passwordHash);
-    await recordEvent(c, { type: "signup", userId: user.id, sessionId: session.id });
+    const { sessionId, body } = await startSession(c, user, { cookie, verifiedHash: passwordHash });
+    await recordEvent(c, { type: "signup", userId: user.id, sessionId });
     c.var.deps.logger.info("signup", { request_id: c.var.requestId, user_id: user.id });
+    if (verification === "optional") {
+      await sendChallenge(c, { purpose: "verify_email", email, userId: user.id, deliver: true });
+    }
     return c.json(body as z.infer<typeof TokenResponseSchema>, 201, noStore);
   })
   .openapi(loginRoute, async (c) => {
-    const { db, hasher, clock, logger } = c.var.deps;
+    const { db, hasher, clock, logger, config } = c.var.deps;
     const { email, password, cookie = false } = c.req.valid("json");
     if (cookie) assertAllowedOrigin(c);
     const normalized = normalizePassword(password);
@@ -160,7 +134,8 @@ export const authRoutes = createRouter()
     const throttle = await throttleKey(email);
     await claimLoginAttempt(db, throttle, clock.now());
     const user = await findUserByEmail(db, email);
-    if (!user) {
+    // An account without a password (passwordless sign-up) cannot sign in with one.
+    if (!user || !hasPassword(user)) {
       // Same cost as a real verification, so timing does not reveal which emails exist.
       await hasher.verifyDummy(normalized);
       logger.info("login_failed", { request_id: c.var.requestId, reason: "unknown_email" });
@@ -173,6 +148,13 @@ export const authRoutes = createRouter()
       throw invalidCredentials();
     }
     await clearLoginFailures(db, throttle);
+    // Only someone who knows the password learns that the address is unproven.
+    if (config.email.verification === "required" && user.emailVerifiedAt === null) {
+      throw new ApiError(
+        "email_not_verified",
+        "Verify your email address first: use the link or code we sent (POST /v1/verify-email/send sends another)",
+      );
+    }
     let verifiedHash = user.passwordHash;
     if (needsRehash) {
       const passwordHash = await hasher.hash(normalized);
@@ -183,8 +165,8 @@ export const authRoutes = createRouter()
         verifiedHash = passwordHash;
       }
     }
-    const { session, body } = await startSession(c, user, cookie, verifiedHash);
-    await recordEvent(c, { type: "login_succeeded", userId: user.id, sessionId: session.id });
+    const { sessionId, body } = await startSession(c, user, { cookie, verifiedHash });
+    await recordEvent(c, { type: "login_succeeded", userId: user.id, sessionId });
     logger.info("login", { request_id: c.var.requestId, user_id: user.id });
     return c.json(body as z.infer<typeof TokenResponseSchema>, 200, noStore);
   });

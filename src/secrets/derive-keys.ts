@@ -6,11 +6,17 @@ export type DerivedKeys = {
   refreshMacKey: Uint8Array;
   /** 256-bit key encrypting private signing keys at rest (JWE `dir` + `A256GCM`). */
   keyEncryptionKey: Uint8Array;
+  /** 256-bit HMAC-SHA256 key under which emailed codes are stored. */
+  emailCodeKey: Uint8Array;
+  /** 256-bit HMAC-SHA256 key signing `webhook:` email deliveries (`Tessera-Signature`). */
+  webhookSigningKey: Uint8Array;
 };
 
 const LABELS = {
   refreshMac: "tessera/v1/refresh-token-mac",
   keyEncryption: "tessera/v1/signing-key-encryption",
+  emailCode: "tessera/v1/email-code-mac",
+  webhookSigning: "tessera/v1/email-webhook-signature",
 } as const;
 
 const encoder = new TextEncoder();
@@ -34,6 +40,8 @@ export async function deriveKeys(secret: string): Promise<DerivedKeys> {
   return {
     refreshMacKey: await derive(LABELS.refreshMac),
     keyEncryptionKey: await derive(LABELS.keyEncryption),
+    emailCodeKey: await derive(LABELS.emailCode),
+    webhookSigningKey: await derive(LABELS.webhookSigning),
   };
 }
 

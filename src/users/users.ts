@@ -8,12 +8,26 @@ import { randomId } from "../lib/random-id.ts";
 export type User = typeof users.$inferSelect;
 
 /** The user as the API shows it: never the password hash. */
-export type UserView = { id: string; email: string; created_at: string };
+export type UserView = { id: string; email: string; email_verified: boolean; created_at: string };
 
 /** The public view of a user. */
-export function userView(user: Pick<User, "id" | "email" | "createdAt">): UserView {
-  return { id: user.id, email: user.email, created_at: new Date(user.createdAt).toISOString() };
+export function userView(
+  user: Pick<User, "id" | "email" | "emailVerifiedAt" | "createdAt">,
+): UserView {
+  return {
+    id: user.id,
+    email: user.email,
+    email_verified: user.emailVerifiedAt !== null,
+    created_at: new Date(user.createdAt).toISOString(),
+  };
 }
+
+/** `password_hash` of an account without a password: no password verifies against it. */
+export const NO_PASSWORD = "";
+
+/** Whether the account can sign in with a password at all. */
+export const hasPassword = (user: Pick<User, "passwordHash">): boolean =>
+  user.passwordHash !== NO_PASSWORD;
 
 /** The user with this normalised email, if any. */
 export async function findUserByEmail(db: Database, email: string): Promise<User | undefined> {
@@ -41,7 +55,7 @@ export async function findUserById(db: Database, id: string): Promise<User | und
  */
 export async function insertUser(
   db: Database,
-  input: { email: string; passwordHash: string; now: number },
+  input: { email: string; passwordHash: string; now: number; emailVerified?: boolean },
 ): Promise<User | undefined> {
   const [user] = await db
     .insert(users)
@@ -49,6 +63,7 @@ export async function insertUser(
       id: randomId(),
       email: input.email,
       passwordHash: input.passwordHash,
+      emailVerifiedAt: input.emailVerified ? input.now : null,
       createdAt: input.now,
       updatedAt: input.now,
     })
@@ -77,4 +92,20 @@ export async function updatePasswordHash(
     )
     .returning({ id: users.id });
   return rows.length > 0;
+}
+
+/**
+ * Marks the user's address proven, if it is still `email` (an address changed since the
+ * message went out proves nothing). Returns the user as it now is, or undefined.
+ */
+export async function markEmailVerified(
+  db: Database,
+  input: { userId: string; email: string; now: number },
+): Promise<User | undefined> {
+  const [user] = await db
+    .update(users)
+    .set({ emailVerifiedAt: sql`coalesce(${users.emailVerifiedAt}, ${input.now})` })
+    .where(and(eq(users.id, input.userId), eq(users.email, input.email)))
+    .returning();
+  return user;
 }

@@ -31,8 +31,13 @@ export type Harness = {
   rotateKeys(): Promise<{ current: string; previous: string; next: string }>;
   /** Scheduled key maintenance, as the cron trigger / Node timer runs it. */
   maintainKeys(): Promise<{ rotated?: { current: string }; retired: string[] }>;
-  /** Scheduled pruning of stale rate-limit counters, sign-in delays and old auth events. */
-  pruneStale(): Promise<{ rateLimits: number; loginThrottles: number; authEvents: number }>;
+  /** Scheduled pruning of stale rate-limit counters, sign-in delays, old auth events and expired email challenges. */
+  pruneStale(): Promise<{
+    rateLimits: number;
+    loginThrottles: number;
+    authEvents: number;
+    emailChallenges: number;
+  }>;
   /** Registers an OAuth client as `npm run clients -- create` does. */
   registerClient(input: NewClient): Promise<{ clientId: string; clientSecret?: string }>;
   /** Holds the next password verification (after hashing): `reached` resolves when it is held, `release` lets it go on. */

@@ -1,0 +1,27 @@
+import { createHmac, timingSafeEqual } from "node:crypto";
+import { base64url } from "jose";
+
+/** A 6-digit code, uniform over 000000..999999 (rejection sampling, no modulo bias). */
+export function newCode(): string {
+  const limit = 4_294_000_000; // the largest multiple of 10^6 below 2^32
+  const [value] = crypto.getRandomValues(new Uint32Array(1));
+  if (value === undefined || value >= limit) return newCode();
+  return String(value % 1_000_000).padStart(6, "0");
+}
+
+/** A link token: 32 random bytes, base64url. */
+export function newLinkToken(): string {
+  return base64url.encode(crypto.getRandomValues(new Uint8Array(32)));
+}
+
+/** What is stored for a code: HMAC-SHA256 bound to its challenge row, base64url. */
+export function codeDigest(key: Uint8Array, challengeId: string, code: string): string {
+  return createHmac("sha256", key).update(`${challengeId}.${code}`).digest("base64url");
+}
+
+/** Constant-time comparison of two base64url digests. */
+export function digestsEqual(a: string, b: string): boolean {
+  const x = base64url.decode(a);
+  const y = base64url.decode(b);
+  return x.byteLength === y.byteLength && timingSafeEqual(x, y);
+}
