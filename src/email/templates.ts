@@ -123,6 +123,12 @@ export function renderEmail(kind: EmailKind, input: TemplateInput): RenderedEmai
   const html = [
     "<!doctype html>",
     '<html><body style="font-family:system-ui,sans-serif;line-height:1.5;color:#111">',
+    // The preheader: mail apps show it after the subject, so the code is in the notification.
+    ...(input.code
+      ? [
+          `<div style="display:none;max-height:0;overflow:hidden">${escapeHtml(`${input.code} — ${lead[0] ?? ""}`)}</div>`,
+        ]
+      : []),
     ...lead.map(p),
     ...(input.code
       ? [

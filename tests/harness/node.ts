@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { openNodeDatabase } from "../../src/db/libsql-node.ts";
+import { smtpMailer } from "../../src/node-runtime.ts";
 import { testHarness } from "./test-app.ts";
 import type { HarnessFactory } from "./types.ts";
 
@@ -22,10 +23,15 @@ export const createNodeHarness: HarnessFactory = async (env = {}) => {
       migrationsFolder: MIGRATIONS,
     });
     const { client } = opened;
-    return await testHarness(opened.db, env, async () => {
-      client.close();
-      await removeDir();
-    });
+    return await testHarness(
+      opened.db,
+      env,
+      async () => {
+        client.close();
+        await removeDir();
+      },
+      { smtp: smtpMailer },
+    );
   } catch (error) {
     // A harness that failed to start (bad variable, migration error) leaves nothing behind.
     opened?.client.close();

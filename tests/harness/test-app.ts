@@ -2,6 +2,7 @@ import { bootstrap } from "../../src/bootstrap.ts";
 import { createClient } from "../../src/clients/client-store.ts";
 import { parseConfig } from "../../src/config.ts";
 import type { Database } from "../../src/db/types.ts";
+import type { SmtpMailerFactory } from "../../src/email/create-mailer.ts";
 import { createLogger } from "../../src/lib/logger.ts";
 import { createPasswordHasher, type PasswordHasher } from "../../src/passwords/hasher.ts";
 import { generateSecret } from "../../src/secrets/derive-keys.ts";
@@ -15,6 +16,8 @@ export async function testHarness(
   db: Database,
   env: Record<string, string>,
   close: () => Promise<void>,
+  /** What only some runtimes have: the SMTP transport (Node). */
+  runtime: { smtp?: SmtpMailerFactory } = {},
 ): Promise<Harness> {
   const config = parseConfig({ TESSERA_SECRET: generateSecret(), LOG_LEVEL: "debug", ...env });
   const clock = createTestClock();
@@ -53,6 +56,7 @@ export async function testHarness(
     logger: createLogger(config.logLevel, (line) => logs.push(line)),
     hasher,
     socketAddress: () => "127.0.0.1",
+    smtp: runtime.smtp,
   });
   return {
     request: async (path, init) => app.request(path, init),
