@@ -75,4 +75,31 @@ describe("configuration", () => {
       expect((caught as ConfigError).variable).toBe(variable);
     });
   }
+
+  it("parses the email settings, naming the variable when one is wrong", () => {
+    const defaults = parseConfig({ ISSUER: "https://auth.example.com" });
+    expect(defaults.appName).toBe("Tessera");
+    expect(defaults.email).toMatchObject({
+      transport: { kind: "log" },
+      from: "Tessera <no-reply@auth.example.com>",
+      verification: "optional",
+      addressLimit: { limit: 5, windowMs: 3_600_000 },
+      ipLimit: { limit: 30, windowMs: 3_600_000 },
+    });
+    expect(
+      parseConfig({ EMAIL_TRANSPORT: "smtps://u:p@smtp.example.com:465" }).email.transport,
+    ).toEqual({ kind: "smtp", url: "smtps://u:p@smtp.example.com:465" });
+    expect(
+      parseConfig({ EMAIL_TRANSPORT: "webhook:https://mail.example.com/hook" }).email.transport,
+    ).toEqual({ kind: "webhook", url: "https://mail.example.com/hook" });
+    expect(
+      parseConfig({ EMAIL_TRANSPORT: "webhook:http://127.0.0.1:9000/hook" }).email.transport,
+    ).toEqual({ kind: "webhook", url: "http://127.0.0.1:9000/hook" });
+    for (const bad of ["sendgrid", "webhook:http://mail.example.com/hook", "webhook:", "smtp:/x"]) {
+      expect(() => parseConfig({ EMAIL_TRANSPORT: bad }), bad).toThrow(/EMAIL_TRANSPORT/);
+    }
+    expect(() => parseConfig({ EMAIL_TRANSPORT: "resend" })).toThrow(/RESEND_API_KEY/);
+    expect(() => parseConfig({ EMAIL_VERIFICATION: "maybe" })).toThrow(/EMAIL_VERIFICATION/);
+    expect(() => parseConfig({ RATE_LIMIT_EMAIL: "5" })).toThrow(/RATE_LIMIT_EMAIL/);
+  });
 });
