@@ -27,6 +27,9 @@ class SinkBox {
   readonly inbox: SinkMail[] = [];
   accepted = 0;
   readonly refused: Refusal[] = [];
+  /** `stall`: deliveries checked and left unanswered; `released`: their connections dropped. */
+  readonly held = new Set<ServerResponse>();
+  released = false;
   private readonly waiters: Array<{ to: string; resolve: (mail: SinkMail) => void }> = [];
 
   constructor(
@@ -94,7 +97,30 @@ class SinkBox {
   }
 
   summary(to?: string) {
-    return { pending: this.pending(to), accepted: this.accepted, refused: [...this.refused] };
+    return {
+      pending: this.pending(to),
+      accepted: this.accepted,
+      held: this.held.size,
+      refused: [...this.refused],
+    };
+  }
+
+  /** `stall`: keeps the delivery unanswered (or drops it, once released); true if so. */
+  stalls(res: ServerResponse): boolean {
+    if (!this.options.stall) return false;
+    if (this.released) {
+      res.socket?.destroy();
+      return true;
+    }
+    this.held.add(res);
+    res.on("close", () => this.held.delete(res));
+    return true;
+  }
+
+  release() {
+    this.released = true;
+    for (const res of this.held) res.socket?.destroy();
+    this.held.clear();
   }
 
   timeoutError(to: string, timeoutMs: number) {
@@ -172,6 +198,11 @@ export async function startMailSink(): Promise<MailSink> {
       return;
     }
     if (method === "GET" && !rest) return send(res, 200, box.summary(to));
+    if (method === "POST" && rest === "release") {
+      box.release();
+      res.writeHead(204).end();
+      return;
+    }
     if (method === "GET" && rest === "messages") {
       const take = Number(requestUrl.searchParams.get("take") ?? "Infinity");
       const wait = Number(requestUrl.searchParams.get("wait") ?? "0");
@@ -211,6 +242,7 @@ export async function startMailSink(): Promise<MailSink> {
     if (box.options.failWith) {
       return refuse(box.options.failWith, "application_error", "failWith");
     }
+    if (box.stalls(res)) return;
     const message = body as ResendBody;
     const kind = message.tags?.find((t) => t.name === "kind")?.value;
     for (const to of message.to) {
@@ -247,6 +279,7 @@ export async function startMailSink(): Promise<MailSink> {
     const problem = webhookShapeProblem(body);
     if (problem) return refuse(422, problem);
     if (box.options.failWith) return refuse(box.options.failWith, "failWith");
+    if (box.stalls(res)) return;
     const message = body as WebhookBody;
     box.deliver({
       via: "webhook",
@@ -262,6 +295,7 @@ export async function startMailSink(): Promise<MailSink> {
         ...(message.code !== undefined ? { code: message.code } : {}),
       },
       signature,
+      rawBody: raw,
     });
     return send(res, 200, {});
   }

@@ -5,7 +5,8 @@
  *
  * The sink's HTTP API (loopback, tests only):
  * - `POST /mailboxes` `{via, failWith?}` → 201 `{id, env}`; `DELETE /mailboxes/:id` → 204
- * - `GET /mailboxes/:id?to=` → `{pending, accepted, refused: [{status, reason}]}`
+ * - `GET /mailboxes/:id?to=` → `{pending, accepted, held, refused: [{status, reason}]}`
+ * - `POST /mailboxes/:id/release` → 204: drops the deliveries a `stall` mailbox holds
  * - `GET /mailboxes/:id/messages?to=&take=1&wait=<ms>` → `{messages}`; `take` removes what it
  *   returns, `wait` holds the answer until a message to `to` arrives or the time is up
  * - `POST /emails`: Resend's API (`Authorization: Bearer <the mailbox's key>`)
@@ -19,6 +20,12 @@ export type HttpMailboxOptions = {
   via: "webhook" | "resend";
   /** Answer every delivery with this status (after checking it), storing nothing. */
   failWith?: number;
+  /**
+   * Hold every delivery (after checking it) without answering, until
+   * `POST /mailboxes/:id/release` drops the held connections (and any later one), so the
+   * sends fail: a mail server that never answers.
+   */
+  stall?: boolean;
 };
 
 /** A stored message: what a person would see, plus what the transport carried. */
@@ -28,8 +35,9 @@ export type SinkMail = ReceivedMail & {
   kind: string | undefined;
   /** Webhook only: the `link` and `code` fields of the JSON body. */
   fields: { link?: string; code?: string };
-  /** Webhook: the `Tessera-Signature` header that verified. */
+  /** Webhook: the `Tessera-Signature` header that verified, and the raw body it signs. */
   signature?: string;
+  rawBody?: string;
 };
 
 export type Refusal = { status: number; reason: string };
