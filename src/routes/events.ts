@@ -1,8 +1,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { InvalidAccessToken } from "../errors.ts";
 import { AUTH_EVENT_TYPES, listEvents } from "../events/auth-events.ts";
 import { requireAccessToken } from "../http/middleware/require-access-token/index.ts";
 import { createRouter } from "../http/router.ts";
 import { bearerErrors } from "../http/schemas.ts";
+import { findUserById } from "../users/users.ts";
 
 const EventSchema = z
   .object({
@@ -40,6 +42,9 @@ const eventsRoute = createRoute({
 /** `GET /v1/events`. */
 export const eventRoutes = createRouter().openapi(eventsRoute, async (c) => {
   const { limit, type } = c.req.valid("query");
-  const events = await listEvents(c.var.deps.db, { userId: c.var.auth.sub, limit, type });
+  const { db } = c.var.deps;
+  // A deleted account's unexpired token reads nothing: its last event is for operators.
+  if (!(await findUserById(db, c.var.auth.sub))) throw new InvalidAccessToken("user_not_found");
+  const events = await listEvents(db, { userId: c.var.auth.sub, limit, type });
   return c.json({ events }, 200, { "Cache-Control": "no-store" });
 });

@@ -15,9 +15,11 @@ import {
 } from "../http/schemas.ts";
 import { sendChallenge } from "../http/send-challenge.ts";
 import { startSession } from "../http/start-session.ts";
+import { changePassword } from "../users/change-password.ts";
 import {
   findUserByEmail,
   findUserById,
+  hasPassword,
   insertUser,
   markEmailVerified,
   NO_PASSWORD,
@@ -114,6 +116,11 @@ export const otpRoutes = createRouter()
       user ??= await findUserByEmail(db, email);
     }
     if (!user || user.email !== email) throw invalidChallenge();
+    if (user.emailVerifiedAt === null && hasPassword(user)) {
+      // The inbox is proven now, the password never was: whoever signed up with this address
+      // may not own it (account pre-hijacking). Their password and sessions end here.
+      await changePassword(db, { userId: user.id, passwordHash: NO_PASSWORD, now });
+    }
     user = (await markEmailVerified(db, { userId: user.id, email, now })) ?? user;
     const { sessionId, body } = await startSession(c, user);
     if (created) await recordEvent(c, { type: "signup", userId: user.id, sessionId });
