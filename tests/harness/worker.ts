@@ -18,6 +18,7 @@ export const createWorkerHarness: HarnessFactory = async (vars = {}) => {
       "rate_limits",
       "login_throttles",
       "auth_events",
+      "email_challenges",
     ].map((table) => env.DB.prepare(`DELETE FROM ${table}`)),
   );
   return testHarness(openWorkerDatabase({ DB: env.DB }), vars, async () => {});
