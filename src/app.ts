@@ -16,6 +16,7 @@ import { eventRoutes } from "./routes/events.ts";
 import { meRoutes } from "./routes/me.ts";
 import { oauthRoutes } from "./routes/oauth.ts";
 import { otpRoutes } from "./routes/otp.ts";
+import { pageRoutes } from "./routes/pages.tsx";
 import { passwordRoutes } from "./routes/password.ts";
 import { passwordResetRoutes } from "./routes/password-reset.ts";
 import { sessionRoutes } from "./routes/sessions.ts";
@@ -124,6 +125,7 @@ export function createApp(deps: AppDeps) {
     servers: [{ url: deps.config.issuer }],
   });
   app.route("/", apiReferenceRoutes);
+  app.route("/", pageRoutes);
 
   app.notFound((c) =>
     renderError(new ApiError("not_found", `No route for ${c.req.method} ${c.req.path}`), c),

@@ -46,9 +46,8 @@ export async function bootstrap(input: BootstrapInput) {
   if (!config.rateLimits) {
     logger.warn("rate_limits_off", { message: "RATE_LIMITS=off: no per-IP rate limits" });
   }
-  const { refreshMacKey, keyEncryptionKey, emailCodeKey, webhookSigningKey } = await deriveKeys(
-    input.secret,
-  );
+  const { refreshMacKey, keyEncryptionKey, emailCodeKey, webhookSigningKey, formCsrfKey } =
+    await deriveKeys(input.secret);
   if (config.production && config.email.transport.kind === "log") {
     logger.warn("email_transport_log", {
       message: "EMAIL_TRANSPORT=log in production: no email is delivered",
@@ -77,6 +76,7 @@ export async function bootstrap(input: BootstrapInput) {
     hasher,
     refreshMacKey,
     emailCodeKey,
+    formCsrfKey,
     mailer: input.mailer ?? mailer,
     outbox: input.mailer ? undefined : outbox,
     waitUntil: input.waitUntil,

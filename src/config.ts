@@ -108,6 +108,12 @@ const EnvSchema = z.object({
   TRUST_PROXY: z.string().min(1).optional(),
   NODE_ENV: z.string().optional(),
   APP_NAME: z.string().trim().min(1).max(64).default("Tessera"),
+  ACCENT_COLOR: z
+    .string()
+    .trim()
+    .regex(/^#[0-9a-fA-F]{6}$/, "expected a #rrggbb hex colour, e.g. #4f46e5")
+    .transform((v) => v.toLowerCase())
+    .default("#4f46e5"),
   EMAIL_TRANSPORT: z
     .string()
     .default("log")
@@ -186,6 +192,8 @@ export type Config = Readonly<{
   production: boolean;
   /** The product name in emails and hosted pages. */
   appName: string;
+  /** The hosted pages' accent colour (`ACCENT_COLOR`), lower-case `#rrggbb`. */
+  accentColor: string;
   email: Readonly<{
     transport: EmailTransport;
     /** The From header, e.g. `Tessera <no-reply@auth.example.com>`. */
@@ -259,6 +267,7 @@ export function parseConfig(env: Readonly<Record<string, unknown>>): Config {
     trustProxy: e.TRUST_PROXY,
     production: e.NODE_ENV === "production",
     appName: e.APP_NAME,
+    accentColor: e.ACCENT_COLOR,
     email: Object.freeze({
       transport: e.EMAIL_TRANSPORT,
       from: e.EMAIL_FROM ?? `${e.APP_NAME} <no-reply@${new URL(issuer).hostname}>`,

@@ -22,6 +22,8 @@ export type AppDeps = {
   refreshMacKey: Uint8Array;
   /** HMAC key under which emailed codes are stored, derived from the master secret. */
   emailCodeKey: Uint8Array;
+  /** HMAC key binding a hosted page's CSRF form field to its cookie, derived from the master secret. */
+  formCsrfKey: Uint8Array;
   /** Delivers messages (`EMAIL_TRANSPORT`). */
   mailer: Mailer;
   /** Development only (`EMAIL_TRANSPORT=log`, not production): what was "sent". */

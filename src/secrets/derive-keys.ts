@@ -10,6 +10,8 @@ export type DerivedKeys = {
   emailCodeKey: Uint8Array;
   /** 256-bit HMAC-SHA256 key signing `webhook:` email deliveries (`Tessera-Signature`). */
   webhookSigningKey: Uint8Array;
+  /** 256-bit HMAC-SHA256 key binding the hosted pages' CSRF form field to its cookie. */
+  formCsrfKey: Uint8Array;
 };
 
 const LABELS = {
@@ -17,6 +19,7 @@ const LABELS = {
   keyEncryption: "tessera/v1/signing-key-encryption",
   emailCode: "tessera/v1/email-code-mac",
   webhookSigning: "tessera/v1/email-webhook-signature",
+  formCsrf: "tessera/v1/form-csrf",
 } as const;
 
 const encoder = new TextEncoder();
@@ -42,6 +45,7 @@ export async function deriveKeys(secret: string): Promise<DerivedKeys> {
     keyEncryptionKey: await derive(LABELS.keyEncryption),
     emailCodeKey: await derive(LABELS.emailCode),
     webhookSigningKey: await derive(LABELS.webhookSigning),
+    formCsrfKey: await derive(LABELS.formCsrf),
   };
 }
 

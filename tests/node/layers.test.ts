@@ -30,6 +30,12 @@ const PROBES: Array<{ file: string; source: string; allowed: boolean }> = [
   { file: "src/db/probe.ts", source: 'import "../sessions/find-session.ts";', allowed: false },
   { file: "src/http/probe.ts", source: 'import "../routes/me.ts";', allowed: false },
   { file: "src/http/probe.ts", source: 'import "../tokens/access-token.ts";', allowed: true },
+  { file: "src/http/probe.ts", source: 'import "../pages/layout.tsx";', allowed: false },
+  { file: "src/pages/probe.tsx", source: 'import "../routes/pages.tsx";', allowed: false },
+  { file: "src/pages/probe.tsx", source: 'import "../app.ts";', allowed: false },
+  { file: "src/pages/probe.tsx", source: 'import "../http/form-csrf.ts";', allowed: true },
+  { file: "src/pages/probe.tsx", source: 'import "hono/jsx";', allowed: true },
+  { file: "src/users/probe.ts", source: 'import "../pages/layout.tsx";', allowed: false },
   {
     file: "packages/verify/src/probe.ts",
     source: 'import "../../../src/config.ts";',
