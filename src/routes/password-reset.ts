@@ -109,6 +109,8 @@ export const passwordResetRoutes = createRouter()
       minLength: config.passwordMinLength,
       field: "new_password",
     });
+    // Hashed before the link or code is used: a full hashing queue (503) must not burn it.
+    const passwordHash = await hasher.hash(password);
     const challenge =
       "token" in body
         ? await redeemLinkToken(db, { purposes: ["reset_password"], token: body.token, now })
@@ -119,7 +121,7 @@ export const passwordResetRoutes = createRouter()
             now,
           });
     if (!challenge?.userId) throw invalidChallenge();
-    const user = await completePasswordReset(c, challenge, await hasher.hash(password));
+    const user = await completePasswordReset(c, challenge, passwordHash);
     const { body: tokens } = await startSession(c, user);
     return c.json(tokens as z.infer<typeof TokenResponseSchema>, 200, noStore);
   });
