@@ -30,6 +30,10 @@ const maskEmail = (email: string) => {
   return `${masked}@${domain}`;
 };
 
+/** 10 → "10 minutes", 1440 → "24 hours". */
+const readableMinutes = (minutes: number) =>
+  minutes % 60 === 0 && minutes >= 120 ? `${minutes / 60} hours` : `${minutes} minutes`;
+
 type Template = {
   /** The subject; a code goes first so a phone's notification shows it. */
   subject(input: TemplateInput): string;
@@ -107,7 +111,7 @@ export function renderEmail(kind: EmailKind, input: TemplateInput): RenderedEmai
   const lead = template.lead(input);
   const tail = template.tail(input);
   const expiry = input.expiresInMinutes
-    ? `It expires in ${input.expiresInMinutes} minutes and works once.`
+    ? `It expires in ${readableMinutes(input.expiresInMinutes)} and works once.`
     : undefined;
 
   const text = [
