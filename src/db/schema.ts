@@ -86,6 +86,10 @@ export const sessions = sqliteTable(
     revokedReason: text("revoked_reason"),
     userAgent: text("user_agent"),
     ip: text("ip"),
+    /** Scopes granted (code flow); null for first-party sign-in. */
+    scope: text("scope"),
+    /** When the user authenticated (OIDC `auth_time`); null: `created_at`. */
+    authTime: integer("auth_time"),
   },
   (t) => [index("sessions_user_id_idx").on(t.userId)],
 );
@@ -134,8 +138,16 @@ export const clients = sqliteTable("clients", {
   redirectUris: text("redirect_uris").notNull().default("[]"),
   /** Space-separated scopes the client may be granted (RFC 6749 §3.3). */
   scopes: text("scopes").notNull().default(""),
+  /** JSON array of RP-initiated-logout targets (OpenID Connect RP-Initiated Logout 1.0). */
+  postLogoutRedirectUris: text("post_logout_redirect_uris").notNull().default("[]"),
+  /** First-party clients skip the consent page. */
+  firstParty: integer("first_party", { mode: "boolean" }).notNull().default(false),
+  /** JWS alg of its ID tokens; null: RS256. */
+  idTokenSignedResponseAlg: text("id_token_signed_response_alg"),
   /** Access-token lifetime in seconds; null: ACCESS_TOKEN_TTL. */
   accessTokenTtl: integer("access_token_ttl"),
+  /** Lifetime of the sessions (refresh tokens) this client's code flow starts; null: SESSION_MAX_AGE. */
+  refreshTokenTtl: integer("refresh_token_ttl"),
   createdAt: integer("created_at").notNull(),
 });
 
@@ -172,4 +184,87 @@ export const authEvents = sqliteTable(
     createdAt: integer("created_at").notNull(),
   },
   (t) => [index("auth_events_user_created_idx").on(t.userId, t.createdAt)],
+);
+
+/**
+ * Authorization requests waiting for the user (sign-in, consent) or pushed by a client
+ * (RFC 9126 PAR: `request_uri = urn:ietf:params:oauth:request_uri:<id>`). The validated
+ * parameters as JSON; short-lived (docs/design/oauth.md#authorization-requests).
+ */
+export const authorizationRequests = sqliteTable(
+  "authorization_requests",
+  {
+    id: text("id").primaryKey(),
+    clientId: text("client_id").notNull(),
+    /** JSON of the validated request. */
+    params: text("params").notNull(),
+    /** Pushed by the client (PAR): usable once at /oauth/authorize. */
+    pushed: integer("pushed", { mode: "boolean" }).notNull().default(false),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+  },
+  (t) => [index("authorization_requests_expires_at_idx").on(t.expiresAt)],
+);
+
+/**
+ * Authorization codes (RFC 6749 §4.1.2): only their SHA-256 is stored. Single use within 60 s,
+ * bound to client, redirect URI and PKCE challenge; a second use revokes the session the
+ * first one started (RFC 6749 §10.5, docs/design/oauth.md#codes).
+ */
+export const authorizationCodes = sqliteTable(
+  "authorization_codes",
+  {
+    codeHash: text("code_hash").primaryKey(),
+    clientId: text("client_id").notNull(),
+    userId: text("user_id").notNull(),
+    redirectUri: text("redirect_uri").notNull(),
+    /** PKCE S256 challenge (RFC 7636). */
+    codeChallenge: text("code_challenge").notNull(),
+    scope: text("scope").notNull(),
+    nonce: text("nonce"),
+    authTime: integer("auth_time").notNull(),
+    /** The browser session it came from (OIDC `sid`). */
+    browserSessionId: text("browser_session_id"),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+    usedAt: integer("used_at"),
+    /** The session the exchange started; revoked if the code is replayed. */
+    sessionId: text("session_id"),
+  },
+  (t) => [index("authorization_codes_expires_at_idx").on(t.expiresAt)],
+);
+
+/**
+ * Browser SSO sessions behind the hosted pages: the cookie holds a random token, the row its
+ * SHA-256. A second authorization skips sign-in while it is live; logout ends it.
+ */
+export const browserSessions = sqliteTable(
+  "browser_sessions",
+  {
+    id: text("id").primaryKey(),
+    tokenHash: text("token_hash").notNull().unique(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    authTime: integer("auth_time").notNull(),
+    createdAt: integer("created_at").notNull(),
+    lastUsedAt: integer("last_used_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+    revokedAt: integer("revoked_at"),
+  },
+  (t) => [index("browser_sessions_user_id_idx").on(t.userId)],
+);
+
+/** Scopes a user granted a third-party client (asked once, until they grow). */
+export const consents = sqliteTable(
+  "consents",
+  {
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    clientId: text("client_id").notNull(),
+    scope: text("scope").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [uniqueIndex("consents_user_client_idx").on(t.userId, t.clientId)],
 );

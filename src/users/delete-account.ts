@@ -1,6 +1,8 @@
 import { and, eq, ne } from "drizzle-orm";
 import {
   authEvents,
+  browserSessions,
+  consents,
   emailChallenges,
   loginThrottles,
   rateLimits,
@@ -18,7 +20,7 @@ export const emailSendLimitKey = async (email: string) => `email:${await sha256B
 /**
  * Deletes an account and what hangs off it, in one atomic batch
  * (docs/design/accounts.md#account-deletion): its sessions (so every refresh token fails at
- * once and introspection answers inactive), pending emailed challenges, the sign-in delay and
+ * once and introspection answers inactive), browser sign-ins and consents, pending emailed challenges, the sign-in delay and
  * send counter of its address, its security events — and the user row. One `account_deleted`
  * event remains (user id, time, IP, user agent; no address), pruned with the others after
  * `AUTH_EVENTS_RETENTION`, so abuse can still be traced for a while. Returns whether the user
@@ -34,8 +36,10 @@ export async function deleteAccount(
     userAgent: string | null;
   },
 ): Promise<boolean> {
-  const [, , , , , , deleted] = await db.batch([
+  const [, , , , , , , , deleted] = await db.batch([
     db.delete(sessions).where(eq(sessions.userId, input.userId)),
+    db.delete(browserSessions).where(eq(browserSessions.userId, input.userId)),
+    db.delete(consents).where(eq(consents.userId, input.userId)),
     db.delete(emailChallenges).where(eq(emailChallenges.userId, input.userId)),
     db.delete(loginThrottles).where(eq(loginThrottles.key, await throttleKey(input.email))),
     db.delete(rateLimits).where(eq(rateLimits.key, await emailSendLimitKey(input.email))),

@@ -19,6 +19,10 @@ export const createWorkerHarness: HarnessFactory = async (vars = {}) => {
       "login_throttles",
       "auth_events",
       "email_challenges",
+      "authorization_codes",
+      "authorization_requests",
+      "browser_sessions",
+      "consents",
     ].map((table) => env.DB.prepare(`DELETE FROM ${table}`)),
   );
   return testHarness(openWorkerDatabase({ DB: env.DB }), vars, async () => {});
