@@ -7,10 +7,18 @@ import type { AppDeps } from "./deps.ts";
 import { createMailer, type SmtpMailerFactory } from "./email/create-mailer.ts";
 import type { Mailer } from "./email/message.ts";
 import { pruneEvents } from "./events/auth-events.ts";
-import { ensureSigningKeys } from "./keys/ensure-signing-keys.ts";
+import {
+  ensureSigningKeys,
+  keptSigningAlgs,
+  signingAlgsInUse,
+} from "./keys/ensure-signing-keys.ts";
 import { createKeyStore } from "./keys/key-store.ts";
 import { maintainSigningKeys } from "./keys/maintain-signing-keys.ts";
-import { rotateSigningKeys } from "./keys/rotate-signing-keys.ts";
+import {
+  type Rotation,
+  RotationConflictError,
+  rotateSigningKeys,
+} from "./keys/rotate-signing-keys.ts";
 import { createLogger, type Logger } from "./lib/logger.ts";
 import { createPasswordHasher, type PasswordHasher } from "./passwords/hasher.ts";
 import { pruneThrottles } from "./rate-limits/prune-throttles.ts";
@@ -60,7 +68,12 @@ export async function bootstrap(input: BootstrapInput) {
     now: () => clock.now(),
     smtp: input.smtp,
   });
-  await ensureSigningKeys(db, { alg: config.signingAlg, keyEncryptionKey, now: clock.now() });
+  // SIGNING_ALG (access tokens) and RS256 (ID tokens), in parallel: a first start generates
+  // two RSA keys (~0.1–0.3 s each; docs/design/keys.md#algorithms), a restart only reads.
+  const algs = keptSigningAlgs(config.signingAlg);
+  await Promise.all(
+    algs.map((alg) => ensureSigningKeys(db, { alg, keyEncryptionKey, now: clock.now() })),
+  );
   const hasher =
     input.hasher && "hash" in input.hasher
       ? input.hasher
@@ -72,7 +85,7 @@ export async function bootstrap(input: BootstrapInput) {
     config,
     db,
     clock,
-    keys: createKeyStore({ db, keyEncryptionKey, clock }),
+    keys: createKeyStore({ db, keyEncryptionKey, clock, defaultAlg: config.signingAlg }),
     hasher,
     refreshMacKey,
     emailCodeKey,
@@ -84,18 +97,19 @@ export async function bootstrap(input: BootstrapInput) {
     socketAddress: input.socketAddress,
     assets: input.assets,
   };
-  const keyOptions = () => ({ alg: config.signingAlg, keyEncryptionKey, now: clock.now() });
   return {
     app: createApp(deps),
     deps,
     /** Scheduled maintenance: retire expired keys, rotate when due. */
     maintainKeys: async () => {
       const done = await maintainSigningKeys(db, {
-        ...keyOptions(),
+        algs,
+        keyEncryptionKey,
+        now: clock.now(),
         rotationIntervalMs: config.keyRotationInterval * 1000,
         accessTokenTtlMs: config.accessTokenTtl * 1000,
       });
-      if (done.rotated || done.retired.length > 0) {
+      if (done.rotated.length > 0 || done.retired.length > 0) {
         deps.keys.invalidate();
         logger.info("signing_keys_maintained", { ...done });
       }
@@ -117,12 +131,27 @@ export async function bootstrap(input: BootstrapInput) {
       }
       return pruned;
     },
-    /** Operator rotation (`keys rotate`): promotes `next` at once. */
-    rotateKeys: async () => {
-      const rotation = await rotateSigningKeys(db, keyOptions());
+    /**
+     * Operator rotation (`keys rotate`): promotes `next` at once, for every algorithm that has
+     * keys (SIGNING_ALG's first), each in its own batch. If another rotation of an algorithm
+     * ran at the same moment, the others still rotate and its {@link RotationConflictError}
+     * is thrown at the end.
+     */
+    rotateKeys: async (): Promise<Rotation[]> => {
+      const rotations: Rotation[] = [];
+      let conflict: RotationConflictError | undefined;
+      for (const alg of await signingAlgsInUse(db, algs)) {
+        try {
+          rotations.push(await rotateSigningKeys(db, { alg, keyEncryptionKey, now: clock.now() }));
+        } catch (error) {
+          if (!(error instanceof RotationConflictError)) throw error;
+          conflict ??= error;
+        }
+      }
       deps.keys.invalidate();
-      logger.info("signing_keys_rotated", { ...rotation });
-      return rotation;
+      if (rotations.length > 0) logger.info("signing_keys_rotated", { rotations });
+      if (conflict) throw conflict;
+      return rotations;
     },
   };
 }

@@ -43,19 +43,29 @@ async function keysCommand(args: string[], config: Config, db: Database, secret:
   const [action] = positionals;
   if (action === "rotate") {
     const { rotateKeys } = await bootstrap({ config, db, secret, logger: createLogger("warn") });
-    const rotation = await rotateKeys();
-    if (values.json) console.log(JSON.stringify(rotation));
+    // Every algorithm with keys (SIGNING_ALG's first), each in its own batch.
+    const rotations = await rotateKeys();
+    if (values.json) console.log(JSON.stringify(rotations));
     else
       console.log(
-        `Rotated: ${rotation.current} now signs; ${rotation.previous} is previous; ${rotation.next} is next.\n` +
-          "Running servers pick up the new key within 30 s.",
+        `${rotations
+          .map(
+            (r) =>
+              `Rotated ${r.alg}: ${r.current} now signs; ${r.previous} is previous; ${r.next} is next.`,
+          )
+          .join("\n")}\nRunning servers pick up the new keys within 30 s.`,
       );
     return;
   }
   if (action === "list") {
     const rows = await db.select().from(signingKeys);
     const order = { current: 0, next: 1, previous: 2, retired: 3 } as const;
-    rows.sort((a, b) => order[a.status] - order[b.status] || b.createdAt - a.createdAt);
+    rows.sort(
+      (a, b) =>
+        a.alg.localeCompare(b.alg) ||
+        order[a.status] - order[b.status] ||
+        b.createdAt - a.createdAt,
+    );
     const view = rows.map((k) => ({
       kid: k.kid,
       alg: k.alg,

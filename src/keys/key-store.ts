@@ -1,23 +1,28 @@
 import { inArray } from "drizzle-orm";
 import { compactDecrypt, importJWK, type JWK } from "jose";
 import type { Clock } from "../clock.ts";
+import type { SigningAlg } from "../config.ts";
 import { signingKeys } from "../db/schema.ts";
 import type { Database } from "../db/types.ts";
 import { sha256Base64url } from "../lib/sha256.ts";
 
-/** The key that signs access tokens now. */
+/** The key that signs tokens of its algorithm now. */
 export type SigningKey = { kid: string; alg: string; privateKey: CryptoKey };
 
-/** The JWKS document and its strong validator. */
+/** The JWKS document, its strong validator, and the algorithms of the keys it publishes. */
 export type JwksDocument = { body: string; etag: string; algs: string[] };
 
 /** Reads signing keys, with a short in-memory cache so a rotation reaches every instance. */
 export type KeyStore = {
-  /** The `current` key, decrypted and imported. */
-  signingKey(): Promise<SigningKey>;
+  /**
+   * The `current` key of `alg` (default: the store's `defaultAlg`, i.e. `SIGNING_ALG`),
+   * decrypted and imported. A cached lookup; an algorithm missing from the snapshot is
+   * reloaded once (its keys may have just been made by another process), then refused.
+   */
+  signingKey(alg?: SigningAlg): Promise<SigningKey>;
   /** The public key for `kid` if it is published (next, current or previous). */
   verificationKey(kid: string): Promise<{ alg: string; key: CryptoKey } | undefined>;
-  /** `{"keys": [...]}` of next, current and previous keys. */
+  /** `{"keys": [...]}` of next, current and previous keys of every algorithm. */
   jwks(): Promise<JwksDocument>;
   /** Drops the cache (after a rotation in this process). */
   invalidate(): void;
@@ -31,20 +36,24 @@ export const KEY_CACHE_MS = 30_000;
 
 type Snapshot = {
   loadedAt: number;
-  signing: SigningKey;
+  /** The current key of each algorithm that has one. */
+  signing: Map<string, SigningKey>;
   verification: Map<string, { alg: string; key: CryptoKey }>;
   jwks: JwksDocument;
 };
 
 const PUBLISHED = ["next", "current", "previous"] as const;
 
-/** Creates the key store over `signing_keys`. Keys are imported once per snapshot. */
+/** Creates the key store over `signing_keys`. Keys are imported once per kid. */
 export function createKeyStore(options: {
   db: Database;
   keyEncryptionKey: Uint8Array;
   clock: Clock;
+  /** The algorithm `signingKey()` answers for without an argument (`SIGNING_ALG`). */
+  defaultAlg: SigningAlg;
   cacheMs?: number;
 }): KeyStore {
+  const { defaultAlg } = options;
   const cacheMs = options.cacheMs ?? KEY_CACHE_MS;
   let snapshot: Snapshot | undefined;
   let loading: Promise<Snapshot> | undefined;
@@ -57,13 +66,19 @@ export function createKeyStore(options: {
       .select()
       .from(signingKeys)
       .where(inArray(signingKeys.status, [...PUBLISHED]));
-    const current = rows.find((r) => r.status === "current");
-    if (!current) throw new Error("No current signing key: run the start-up key check");
     const verification = new Map<string, { alg: string; key: CryptoKey }>();
     const keys: JWK[] = [];
-    // Order: current first, then next, then previous; stable across loads for the ETag.
+    // Order: current first, then next, then previous; within a status the default algorithm
+    // first, then by alg and kid. Stable across loads for the ETag.
     const order = { current: 0, next: 1, previous: 2, retired: 3 } as const;
-    rows.sort((a, b) => order[a.status] - order[b.status] || a.kid.localeCompare(b.kid));
+    const algRank = (alg: string) => (alg === defaultAlg ? 0 : 1);
+    rows.sort(
+      (a, b) =>
+        order[a.status] - order[b.status] ||
+        algRank(a.alg) - algRank(b.alg) ||
+        a.alg.localeCompare(b.alg) ||
+        a.kid.localeCompare(b.kid),
+    );
     for (const row of rows) {
       const jwk = JSON.parse(row.publicJwk) as JWK;
       keys.push(jwk);
@@ -74,17 +89,21 @@ export function createKeyStore(options: {
       }
       verification.set(row.kid, entry);
     }
-    let privateKey = privateKeys.get(current.kid);
-    if (!privateKey) {
-      const { plaintext } = await compactDecrypt(current.privateJwkJwe, options.keyEncryptionKey);
-      const jwk = JSON.parse(new TextDecoder().decode(plaintext)) as JWK;
-      privateKey = (await importJWK(jwk, current.alg)) as CryptoKey;
-      privateKeys.set(current.kid, privateKey);
+    const signing = new Map<string, SigningKey>();
+    for (const current of rows.filter((r) => r.status === "current")) {
+      let privateKey = privateKeys.get(current.kid);
+      if (!privateKey) {
+        const { plaintext } = await compactDecrypt(current.privateJwkJwe, options.keyEncryptionKey);
+        const jwk = JSON.parse(new TextDecoder().decode(plaintext)) as JWK;
+        privateKey = (await importJWK(jwk, current.alg)) as CryptoKey;
+        privateKeys.set(current.kid, privateKey);
+      }
+      signing.set(current.alg, { kid: current.kid, alg: current.alg, privateKey });
     }
     const body = JSON.stringify({ keys });
     return {
       loadedAt: options.clock.now(),
-      signing: { kid: current.kid, alg: current.alg, privateKey },
+      signing,
       verification,
       jwks: {
         body,
@@ -97,6 +116,10 @@ export function createKeyStore(options: {
   async function get(): Promise<Snapshot> {
     const now = options.clock.now();
     if (snapshot && now - snapshot.loadedAt < cacheMs && now >= snapshot.loadedAt) return snapshot;
+    return reload();
+  }
+
+  async function reload(): Promise<Snapshot> {
     // One load at a time; concurrent callers share it.
     loading ??= load().finally(() => {
       loading = undefined;
@@ -106,7 +129,11 @@ export function createKeyStore(options: {
   }
 
   return {
-    signingKey: async () => (await get()).signing,
+    signingKey: async (alg = defaultAlg) => {
+      const found = (await get()).signing.get(alg) ?? (await reload()).signing.get(alg);
+      if (!found) throw new Error(`No current ${alg} signing key: run the start-up key check`);
+      return found;
+    },
     verificationKey: async (kid) => (await get()).verification.get(kid),
     jwks: async () => (await get()).jwks,
     invalidate: () => {

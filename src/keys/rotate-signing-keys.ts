@@ -5,23 +5,26 @@ import { signingKeys } from "../db/schema.ts";
 import type { Database } from "../db/types.ts";
 import { generateSigningKey } from "./generate-signing-key.ts";
 
-/** What a rotation did. */
-export type Rotation = { current: string; previous: string; next: string };
+/** What a rotation of one algorithm's keys did. */
+export type Rotation = { alg: SigningAlg; current: string; previous: string; next: string };
 
-/** Thrown when another process rotated at the same moment; nothing was changed. */
+/** Thrown when another process rotated `alg` at the same moment; its keys were not changed. */
 export class RotationConflictError extends Error {
   readonly code = "ERR_ROTATION_CONFLICT";
-  constructor() {
-    super("Another rotation ran at the same time; the keys are unchanged by this one");
+  constructor(readonly alg: SigningAlg) {
+    super(
+      `Another rotation of the ${alg} keys ran at the same time; they are unchanged by this one`,
+    );
     this.name = "RotationConflictError";
   }
 }
 
 /**
- * Rotates signing keys in one atomic batch (docs/design/keys.md#rotation): `next` → `current`,
+ * Rotates the keys of `options.alg` in one atomic batch (docs/design/keys.md#rotation): `next` → `current`,
  * `current` → `previous` (still published until its tokens expire), and a new `next`.
  * The new current was already in every cached JWKS as `next`, so verifiers know it.
- * A concurrent rotation makes the batch fail on the one-`next` unique index and roll back.
+ * A concurrent rotation makes the batch fail on the one-`next`-per-alg unique index and roll
+ * back. Other algorithms' keys are not touched.
  */
 export async function rotateSigningKeys(
   db: Database,
@@ -30,10 +33,10 @@ export async function rotateSigningKeys(
   const rows = await db
     .select({ kid: signingKeys.kid, status: signingKeys.status })
     .from(signingKeys)
-    .where(inArray(signingKeys.status, ["current", "next"]));
+    .where(and(eq(signingKeys.alg, options.alg), inArray(signingKeys.status, ["current", "next"])));
   const current = rows.find((r) => r.status === "current");
   const next = rows.find((r) => r.status === "next");
-  if (!current || !next) throw new Error("Rotation needs a current and a next key");
+  if (!current || !next) throw new Error(`Rotation needs a current and a next ${options.alg} key`);
   const { now } = options;
   const fresh = await generateSigningKey({ ...options, status: "next" });
   try {
@@ -50,9 +53,9 @@ export async function rotateSigningKeys(
     ]);
   } catch (error) {
     if (isUniqueViolation(error)) {
-      throw new RotationConflictError();
+      throw new RotationConflictError(options.alg);
     }
     throw error;
   }
-  return { current: next.kid, previous: current.kid, next: fresh.kid };
+  return { alg: options.alg, current: next.kid, previous: current.kid, next: fresh.kid };
 }

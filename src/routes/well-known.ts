@@ -72,8 +72,7 @@ const healthRoute = createRoute({
 
 /** RFC 8414 §2 metadata describing exactly what this server implements. */
 async function metadata(c: Context<AppEnv>) {
-  const { config, keys } = c.var.deps;
-  const { algs } = await keys.jwks();
+  const { config } = c.var.deps;
   const issuer = config.issuer;
   return {
     issuer,
@@ -92,7 +91,8 @@ async function metadata(c: Context<AppEnv>) {
     ],
     // RFC 7662 §2.1: introspection always needs client credentials.
     introspection_endpoint_auth_methods_supported: ["client_secret_basic", "client_secret_post"],
-    access_token_signing_alg_values_supported: algs,
+    // SIGNING_ALG only: the JWKS also publishes ID-token keys (RS256, clients' algs).
+    access_token_signing_alg_values_supported: [config.signingAlg],
     service_documentation: `${issuer}/docs`,
   };
 }

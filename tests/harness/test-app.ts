@@ -63,7 +63,7 @@ export async function testHarness(
     clock,
     config,
     logs,
-    signingKey: () => deps.keys.signingKey(),
+    signingKey: (alg) => deps.keys.signingKey(alg),
     hashCount: () => derivations,
     holdNextVerify: () => {
       let release = () => {};
@@ -78,7 +78,12 @@ export async function testHarness(
       return { reached: arrived, release };
     },
     db,
-    rotateKeys,
+    rotateKeys: async () => {
+      const rotations = await rotateKeys();
+      const own = rotations.find((r) => r.alg === config.signingAlg);
+      if (!own) throw new Error(`no ${config.signingAlg} rotation`);
+      return { ...own, byAlg: Object.fromEntries(rotations.map((r) => [r.alg, r])) };
+    },
     maintainKeys,
     pruneStale,
     registerClient: async (input) => {

@@ -1,5 +1,5 @@
 import type { NewClient } from "../../src/clients/client-store.ts";
-import type { Config } from "../../src/config.ts";
+import type { Config, SigningAlg } from "../../src/config.ts";
 import type { Database } from "../../src/db/types.ts";
 
 /** A clock tests move by hand; starts at the wall clock so real verifiers agree. */
@@ -18,19 +18,28 @@ export function createTestClock(start = Date.now()): TestClock {
   };
 }
 
+/** The kids one algorithm's rotation moved. */
+export type KeyRotation = { current: string; previous: string; next: string };
+
 /** What a behavioural case needs from a runtime: an app to speak HTTP to and its clock. */
 export type Harness = {
   request(path: string, init?: RequestInit): Promise<Response>;
   clock: TestClock;
   config: Config;
-  /** The server's current signing key, so tests can craft tokens it would sign. */
-  signingKey(): Promise<{ kid: string; alg: string; privateKey: CryptoKey }>;
+  /**
+   * The server's current signing key of `alg` (default: SIGNING_ALG's, which signs access
+   * tokens), so tests can craft tokens it would sign.
+   */
+  signingKey(alg?: SigningAlg): Promise<{ kid: string; alg: string; privateKey: CryptoKey }>;
   /** The app's database, for tests that act as another process would (e.g. the CLI). */
   db: Database;
-  /** Operator rotation, as `npm run keys -- rotate` in this process. */
-  rotateKeys(): Promise<{ current: string; previous: string; next: string }>;
+  /**
+   * Operator rotation, as `npm run keys -- rotate` in this process: every algorithm rotates.
+   * The top-level kids are SIGNING_ALG's rotation; `byAlg` has every algorithm's.
+   */
+  rotateKeys(): Promise<KeyRotation & { byAlg: Record<string, KeyRotation> }>;
   /** Scheduled key maintenance, as the cron trigger / Node timer runs it. */
-  maintainKeys(): Promise<{ rotated?: { current: string }; retired: string[] }>;
+  maintainKeys(): Promise<{ rotated: Array<KeyRotation & { alg: string }>; retired: string[] }>;
   /** Scheduled pruning of stale rate-limit counters, sign-in delays, old auth events and expired email challenges. */
   pruneStale(): Promise<{
     rateLimits: number;

@@ -148,22 +148,41 @@ describe("operator CLI (npm run keys / npm run clients) against a running server
     }
   });
 
-  it("keys list shows kid, alg, status and dates, never private material; rotate promotes next", async () => {
+  it("keys list shows kid, alg, status and dates of every alg, never private material; rotate promotes next of each", async () => {
     const before = JSON.parse((await cli("keys", "list", "--json")).stdout) as Array<
       Record<string, string>
     >;
-    expect(before.map((k) => k.status).sort()).toEqual(["current", "next"]);
-    const next = before.find((k) => k.status === "next")?.kid;
+    // SIGNING_ALG (EdDSA) for access tokens and RS256 for ID tokens, grouped by alg.
+    expect(before.map((k) => `${k.alg}:${k.status}`)).toEqual([
+      "EdDSA:current",
+      "EdDSA:next",
+      "RS256:current",
+      "RS256:next",
+    ]);
+    const nextOf = (alg: string) => before.find((k) => k.alg === alg && k.status === "next")?.kid;
     const rotated = await cli("keys", "rotate", "--json");
     expect(rotated.code).toBe(0);
-    expect(JSON.parse(rotated.stdout).current).toBe(next);
+    const rotations = JSON.parse(rotated.stdout) as Array<Record<string, string>>;
+    expect(rotations.map((r) => [r.alg, r.current])).toEqual([
+      ["EdDSA", nextOf("EdDSA")],
+      ["RS256", nextOf("RS256")],
+    ]);
     const listed = await cli("keys", "list");
     expect(listed.stdout).toMatch(/kid\s+alg\s+status\s+created_at/);
+    expect(listed.stdout).toMatch(/\sEdDSA\s+current\s/);
+    expect(listed.stdout).toMatch(/\sRS256\s+current\s/);
     expect(listed.stdout).not.toMatch(/"d"|eyJ/);
     const after = JSON.parse((await cli("keys", "list", "--json")).stdout) as Array<
       Record<string, string>
     >;
-    expect(after.map((k) => k.status).sort()).toEqual(["current", "next", "previous"]);
+    expect(after.map((k) => `${k.alg}:${k.status}`)).toEqual([
+      "EdDSA:current",
+      "EdDSA:next",
+      "EdDSA:previous",
+      "RS256:current",
+      "RS256:next",
+      "RS256:previous",
+    ]);
     for (const key of after) {
       expect(Object.keys(key).sort()).toEqual([
         "activated_at",

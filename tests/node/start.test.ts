@@ -125,16 +125,22 @@ describe("npm start (prestart build, then the package.json start command)", () =
     expect(payload.client_id).toBe("first-party");
   });
 
-  it("two simultaneous starts never create a second current key", async () => {
+  it("two simultaneous starts never create a second current key of an alg", async () => {
     const shared = await tempDir("tessera-race-");
     const [a, b] = await Promise.all([start(shared), start(shared)]);
     await Promise.all([stop(a), stop(b)]);
     const rows = await query(
       join(shared, "data/tessera.db"),
-      "select status, count(*) as n from signing_keys group by status",
+      "select alg, status, count(*) as n from signing_keys group by alg, status",
     );
-    const counts = Object.fromEntries(rows.rows.map((r) => [r.status, Number(r.n)]));
-    expect(counts).toEqual({ current: 1, next: 1 });
+    const counts = Object.fromEntries(rows.rows.map((r) => [`${r.alg}:${r.status}`, Number(r.n)]));
+    // SIGNING_ALG (access tokens) and RS256 (ID tokens), one current and one next each.
+    expect(counts).toEqual({
+      "EdDSA:current": 1,
+      "EdDSA:next": 1,
+      "RS256:current": 1,
+      "RS256:next": 1,
+    });
   });
 
   it("stores a scrypt PHC string, never the password", async () => {
