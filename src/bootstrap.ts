@@ -20,9 +20,13 @@ import {
   rotateSigningKeys,
 } from "./keys/rotate-signing-keys.ts";
 import { createLogger, type Logger } from "./lib/logger.ts";
+import { pruneAuthorizationCodes } from "./oauth/authorization-codes.ts";
+import { pruneAuthorizationRequests } from "./oauth/authorization-requests.ts";
+import { ID_TOKEN_TTL_S } from "./oauth/id-token.ts";
 import { createPasswordHasher, type PasswordHasher } from "./passwords/hasher.ts";
 import { pruneThrottles } from "./rate-limits/prune-throttles.ts";
 import { deriveKeys } from "./secrets/derive-keys.ts";
+import { pruneBrowserSessions } from "./sso/browser-sessions.ts";
 
 /** What an entry file knows about its runtime. */
 export type BootstrapInput = {
@@ -107,7 +111,8 @@ export async function bootstrap(input: BootstrapInput) {
         keyEncryptionKey,
         now: clock.now(),
         rotationIntervalMs: config.keyRotationInterval * 1000,
-        accessTokenTtlMs: config.accessTokenTtl * 1000,
+        // Keys sign ID tokens too: retire none before those have expired either.
+        accessTokenTtlMs: Math.max(config.accessTokenTtl, ID_TOKEN_TTL_S) * 1000,
       });
       if (done.rotated.length > 0 || done.retired.length > 0) {
         deps.keys.invalidate();
@@ -116,8 +121,9 @@ export async function bootstrap(input: BootstrapInput) {
       return done;
     },
     /**
-     * Scheduled clean-up: stale rate-limit counters and sign-in delays, and auth events past
-     * `AUTH_EVENTS_RETENTION`.
+     * Scheduled clean-up: stale rate-limit counters and sign-in delays, auth events past
+     * `AUTH_EVENTS_RETENTION`, expired email challenges, authorization requests and codes, and
+     * ended browser sessions.
      */
     pruneStale: async () => {
       const now = clock.now();
@@ -125,6 +131,9 @@ export async function bootstrap(input: BootstrapInput) {
         ...(await pruneThrottles(db, now)),
         authEvents: await pruneEvents(db, now - config.authEventsRetention * 1000),
         emailChallenges: await pruneChallenges(db, now),
+        authorizationRequests: await pruneAuthorizationRequests(db, now),
+        authorizationCodes: await pruneAuthorizationCodes(db, now),
+        browserSessions: await pruneBrowserSessions(db, now),
       };
       if (Object.values(pruned).some((n) => n > 0)) {
         logger.info("pruned", pruned);

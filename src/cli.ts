@@ -2,7 +2,9 @@
  * Operator CLI over the same code and environment as the server:
  *   npm run keys -- rotate | list [--json]
  *   npm run clients -- create --name <name> --grant-types a,b [--scopes "read write"]
- *                      [--public] [--redirect-uri <uri>]... [--access-token-ttl <dur>] [--json]
+ *                      [--public] [--first-party] [--redirect-uri <uri>]...
+ *                      [--post-logout-redirect-uri <uri>]... [--id-token-alg EdDSA|ES256|RS256]
+ *                      [--access-token-ttl <dur>] [--refresh-token-ttl <dur>] [--json]
  *   npm run clients -- list [--json]
  *   npm run clients -- delete <client_id>
  */
@@ -10,11 +12,14 @@ import { parseArgs } from "node:util";
 import { bootstrap } from "./bootstrap.ts";
 import { CLIENT_GRANT_TYPES, parseScopes } from "./clients/client.ts";
 import { createClient, deleteClient, listClients } from "./clients/client-store.ts";
-import { type Config, ConfigError, parseConfig } from "./config.ts";
+import { type Config, ConfigError, parseConfig, SIGNING_ALGS, type SigningAlg } from "./config.ts";
 import { signingKeys } from "./db/schema.ts";
 import type { Database } from "./db/types.ts";
+import { ensureSigningKeys } from "./keys/ensure-signing-keys.ts";
 import { createLogger } from "./lib/logger.ts";
 import { openNodeRuntime } from "./node-runtime.ts";
+import { isRegistrableRedirectUri } from "./oauth/redirect-uri.ts";
+import { deriveKeys } from "./secrets/derive-keys.ts";
 
 /** A usage mistake: printed as one line, exit code 2. */
 class UsageError extends Error {}
@@ -81,7 +86,7 @@ async function keysCommand(args: string[], config: Config, db: Database, secret:
   throw new UsageError("usage: keys rotate | keys list [--json]");
 }
 
-async function clientsCommand(args: string[], db: Database) {
+async function clientsCommand(args: string[], db: Database, secret: string) {
   const { positionals, values } = parseArgs({
     args,
     allowPositionals: true,
@@ -90,8 +95,12 @@ async function clientsCommand(args: string[], db: Database) {
       "grant-types": { type: "string" },
       scopes: { type: "string" },
       public: { type: "boolean", default: false },
+      "first-party": { type: "boolean", default: false },
       "redirect-uri": { type: "string", multiple: true },
+      "post-logout-redirect-uri": { type: "string", multiple: true },
+      "id-token-alg": { type: "string" },
       "access-token-ttl": { type: "string" },
+      "refresh-token-ttl": { type: "string" },
       json: { type: "boolean", default: false },
     },
   });
@@ -114,12 +123,27 @@ async function clientsCommand(args: string[], db: Database) {
     if (values.public && grantTypes.includes("client_credentials")) {
       throw new UsageError("clients create: a --public client cannot use client_credentials");
     }
-    for (const uri of values["redirect-uri"] ?? []) {
-      try {
-        new URL(uri);
-      } catch {
-        throw new UsageError(`clients create: invalid --redirect-uri ${uri}`);
+    for (const flag of ["redirect-uri", "post-logout-redirect-uri"] as const) {
+      for (const uri of values[flag] ?? []) {
+        if (!isRegistrableRedirectUri(uri)) {
+          throw new UsageError(
+            `clients create: invalid --${flag} ${uri} (https, http://127.0.0.1 or [::1], or a private-use scheme like com.example.app:/cb; no fragment)`,
+          );
+        }
       }
+    }
+    if (grantTypes.includes("authorization_code") && !values["redirect-uri"]?.length) {
+      throw new UsageError("clients create: authorization_code needs at least one --redirect-uri");
+    }
+    const idTokenAlg = values["id-token-alg"];
+    if (idTokenAlg !== undefined && !(SIGNING_ALGS as readonly string[]).includes(idTokenAlg)) {
+      throw new UsageError(
+        `clients create: --id-token-alg must be one of ${SIGNING_ALGS.join(", ")}`,
+      );
+    }
+    let refreshTokenTtl: number | null = null;
+    if (values["refresh-token-ttl"]) {
+      refreshTokenTtl = parseConfig({ SESSION_MAX_AGE: values["refresh-token-ttl"] }).sessionMaxAge;
     }
     let accessTokenTtl: number | null = null;
     if (values["access-token-ttl"]) {
@@ -132,11 +156,24 @@ async function clientsCommand(args: string[], db: Database) {
         grantTypes,
         scopes: parseScopes(values.scopes),
         redirectUris: values["redirect-uri"] ?? [],
+        postLogoutRedirectUris: values["post-logout-redirect-uri"] ?? [],
         public: values.public,
+        firstParty: values["first-party"],
+        idTokenSignedResponseAlg: idTokenAlg ?? null,
         accessTokenTtl,
+        refreshTokenTtl,
       },
       Date.now(),
     );
+    if (idTokenAlg !== undefined) {
+      // Its ID tokens need keys of that alg from now on (RS256 and SIGNING_ALG always exist).
+      const { keyEncryptionKey } = await deriveKeys(secret);
+      await ensureSigningKeys(db, {
+        alg: idTokenAlg as SigningAlg,
+        keyEncryptionKey,
+        now: Date.now(),
+      });
+    }
     if (values.json) {
       const out: Record<string, string> = { client_id: client.clientId };
       if (clientSecret) out.client_secret = clientSecret;
@@ -160,7 +197,11 @@ async function clientsCommand(args: string[], db: Database) {
       grant_types: c.grantTypes.join(","),
       scopes: c.scopes.join(" "),
       redirect_uris: c.redirectUris.join(" "),
+      post_logout_redirect_uris: c.postLogoutRedirectUris.join(" "),
+      first_party: String(c.firstParty),
+      id_token_alg: c.idTokenSignedResponseAlg,
       access_token_ttl: c.accessTokenTtl === null ? "-" : String(c.accessTokenTtl),
+      refresh_token_ttl: c.refreshTokenTtl === null ? "-" : String(c.refreshTokenTtl),
       created_at: iso(c.createdAt),
     }));
     console.log(values.json ? JSON.stringify(view, null, 2) : table(view));
@@ -182,7 +223,7 @@ async function main() {
   const { db, client, secret } = await openNodeRuntime(config);
   try {
     if (group === "keys") await keysCommand(rest, config, db, secret);
-    else await clientsCommand(rest, db);
+    else await clientsCommand(rest, db, secret);
   } finally {
     client.close();
   }

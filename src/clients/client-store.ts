@@ -17,9 +17,14 @@ export type NewClient = {
   grantTypes: readonly string[];
   scopes?: readonly string[];
   redirectUris?: readonly string[];
+  postLogoutRedirectUris?: readonly string[];
   /** Public clients (native apps, SPAs) get no secret. */
   public?: boolean;
+  /** Skips the consent page. */
+  firstParty?: boolean;
+  idTokenSignedResponseAlg?: string | null;
   accessTokenTtl?: number | null;
+  refreshTokenTtl?: number | null;
 };
 
 /**
@@ -42,8 +47,12 @@ export async function createClient(
       secretHash: clientSecret === undefined ? null : await hashClientSecret(clientSecret),
       grantTypes: JSON.stringify([...new Set(input.grantTypes)]),
       redirectUris: JSON.stringify([...new Set(input.redirectUris ?? [])]),
+      postLogoutRedirectUris: JSON.stringify([...new Set(input.postLogoutRedirectUris ?? [])]),
       scopes: [...new Set(input.scopes ?? [])].join(" "),
+      firstParty: input.firstParty ?? false,
+      idTokenSignedResponseAlg: input.idTokenSignedResponseAlg ?? null,
       accessTokenTtl: input.accessTokenTtl ?? null,
+      refreshTokenTtl: input.refreshTokenTtl ?? null,
       createdAt: now,
     })
     .returning();

@@ -21,8 +21,16 @@ export type Client = {
   secretHash: string | null;
   grantTypes: readonly string[];
   redirectUris: readonly string[];
+  /** Where RP-initiated logout may send the browser back to. */
+  postLogoutRedirectUris: readonly string[];
   scopes: readonly string[];
+  /** Skips the consent page (the operator's own apps). */
+  firstParty: boolean;
+  /** JWS alg of its ID tokens (default RS256). */
+  idTokenSignedResponseAlg: string;
   accessTokenTtl: number | null;
+  /** Lifetime of sessions started by its code flow, in seconds; null: SESSION_MAX_AGE. */
+  refreshTokenTtl: number | null;
   createdAt: number;
 };
 
@@ -37,8 +45,12 @@ export const FIRST_PARTY_CLIENT: Client = Object.freeze({
   secretHash: null,
   grantTypes: Object.freeze(["refresh_token"]),
   redirectUris: Object.freeze([]),
+  postLogoutRedirectUris: Object.freeze([]),
   scopes: Object.freeze([]),
+  firstParty: true,
+  idTokenSignedResponseAlg: "RS256",
   accessTokenTtl: null,
+  refreshTokenTtl: null,
   createdAt: 0,
 });
 
@@ -56,8 +68,12 @@ export function clientFromRow(row: typeof clients.$inferSelect): Client {
     secretHash: row.secretHash,
     grantTypes: JSON.parse(row.grantTypes) as string[],
     redirectUris: JSON.parse(row.redirectUris) as string[],
+    postLogoutRedirectUris: JSON.parse(row.postLogoutRedirectUris) as string[],
     scopes: parseScopes(row.scopes),
+    firstParty: row.firstParty,
+    idTokenSignedResponseAlg: row.idTokenSignedResponseAlg ?? "RS256",
     accessTokenTtl: row.accessTokenTtl,
+    refreshTokenTtl: row.refreshTokenTtl,
     createdAt: row.createdAt,
   };
 }

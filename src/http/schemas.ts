@@ -53,6 +53,7 @@ export const TokenResponseSchema = z
     refresh_token: z.string().optional(),
     refresh_token_expires_in: z.number().int().optional(),
     scope: z.string().optional(),
+    id_token: z.string().optional(),
     user: UserSchema.optional(),
   })
   .openapi("TokenResponse");

@@ -3,6 +3,7 @@ import { authenticateClient } from "../clients/authenticate-client.ts";
 import { type Client, parseScopes } from "../clients/client.ts";
 import { InvalidClient } from "../errors.ts";
 import { ApiError } from "../http/api-error.ts";
+import { exchangeAuthorizationCode } from "../http/code-grant.ts";
 import { rateLimit } from "../http/middleware/rate-limit/index.ts";
 import { isJsonBody, oauthBody, rejectRepeatedJsonParams } from "../http/oauth-request.ts";
 import { recordEvent } from "../http/record-event.ts";
@@ -19,6 +20,9 @@ const TokenRequestSchema = z
   .object({
     grant_type: z.string().min(1).openapi({ example: "refresh_token" }),
     refresh_token: z.string().optional(),
+    code: z.string().optional(),
+    redirect_uri: z.string().optional(),
+    code_verifier: z.string().optional(),
     scope: z.string().optional(),
     client_id: z.string().optional(),
     client_secret: z.string().optional(),
@@ -31,7 +35,8 @@ const tokenRoute = createRoute({
   tags: ["OAuth 2.0"],
   summary: "Token endpoint (RFC 6749 §3.2)",
   description:
-    "`refresh_token` rotates a refresh token; `client_credentials` issues a service token to " +
+    "`authorization_code` exchanges a code (PKCE S256, single use, 60 s) for tokens and, with " +
+    "`openid`, an ID token; `refresh_token` rotates a refresh token; `client_credentials` issues a service token to " +
     "an authenticated confidential client. Client authentication: `client_secret_basic`, " +
     "`client_secret_post`, or none for public clients.",
   middleware: [rateLimit("token"), rejectRepeatedJsonParams],
@@ -47,7 +52,11 @@ const tokenRoute = createRoute({
 });
 
 /** Grants this server implements (RFC 8414 `grant_types_supported`). */
-export const SUPPORTED_GRANTS = ["refresh_token", "client_credentials"] as const;
+export const SUPPORTED_GRANTS = [
+  "authorization_code",
+  "refresh_token",
+  "client_credentials",
+] as const;
 
 /**
  * RFC 6749 §3.3: requested scopes must all be allowed to the client; none requested means
@@ -93,6 +102,11 @@ export const tokenRoutes = createRouter().openapi(tokenRoute, async (c) => {
   }
   const now = deps.clock.now();
   const noStore = { "Cache-Control": "no-store", Pragma: "no-cache" };
+
+  if (grant === "authorization_code") {
+    const body = await exchangeAuthorizationCode(c, client, params);
+    return c.json(body as z.infer<typeof TokenResponseSchema>, 200, noStore);
+  }
 
   if (grant === "client_credentials") {
     // §4.4: only confidential clients, authenticated.

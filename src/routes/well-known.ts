@@ -4,6 +4,7 @@ import type { Context } from "hono";
 import type { AppEnv } from "../http/app-env.ts";
 import { createRouter } from "../http/router.ts";
 import { JWKS_MAX_AGE_S } from "../keys/key-store.ts";
+import { OIDC_SCOPES } from "../oauth/scopes.ts";
 import { SUPPORTED_GRANTS } from "./token.ts";
 
 const jwksRoute = createRoute({
@@ -27,7 +28,9 @@ const jwksRoute = createRoute({
 const MetadataSchema = z
   .object({
     issuer: z.string(),
+    authorization_endpoint: z.string(),
     token_endpoint: z.string(),
+    userinfo_endpoint: z.string(),
     revocation_endpoint: z.string(),
     introspection_endpoint: z.string(),
     jwks_uri: z.string(),
@@ -70,28 +73,54 @@ const healthRoute = createRoute({
   },
 });
 
-/** RFC 8414 §2 metadata describing exactly what this server implements. */
+/**
+ * RFC 8414 §2 and OIDC Discovery 1.0 §3 metadata, describing exactly what this server
+ * implements and nothing it does not.
+ */
 async function metadata(c: Context<AppEnv>) {
   const { config } = c.var.deps;
   const issuer = config.issuer;
+  const clientAuth = ["client_secret_basic", "client_secret_post", "none"];
   return {
     issuer,
+    authorization_endpoint: `${issuer}/oauth/authorize`,
     token_endpoint: `${issuer}/oauth/token`,
+    userinfo_endpoint: `${issuer}/oauth/userinfo`,
     jwks_uri: `${issuer}/.well-known/jwks.json`,
+    pushed_authorization_request_endpoint: `${issuer}/oauth/par`,
+    require_pushed_authorization_requests: false,
+    end_session_endpoint: `${issuer}/oauth/logout`,
     revocation_endpoint: `${issuer}/oauth/revoke`,
     introspection_endpoint: `${issuer}/oauth/introspect`,
+    scopes_supported: [...OIDC_SCOPES],
+    response_types_supported: ["code"],
+    response_modes_supported: ["query"],
     grant_types_supported: [...SUPPORTED_GRANTS],
-    // No authorization endpoint yet: first-party sign-in is /v1/signup and /v1/login.
-    response_types_supported: [],
-    token_endpoint_auth_methods_supported: ["client_secret_basic", "client_secret_post", "none"],
-    revocation_endpoint_auth_methods_supported: [
-      "client_secret_basic",
-      "client_secret_post",
-      "none",
+    subject_types_supported: ["public"],
+    id_token_signing_alg_values_supported: ["RS256", "EdDSA", "ES256"],
+    code_challenge_methods_supported: ["S256"],
+    prompt_values_supported: ["none", "login", "consent"],
+    claims_supported: [
+      "iss",
+      "sub",
+      "aud",
+      "exp",
+      "iat",
+      "auth_time",
+      "nonce",
+      "sid",
+      "amr",
+      "email",
+      "email_verified",
     ],
-    // RFC 7662 §2.1: introspection always needs client credentials.
+    claims_parameter_supported: false,
+    request_parameter_supported: false,
+    request_uri_parameter_supported: false,
+    authorization_response_iss_parameter_supported: true,
+    token_endpoint_auth_methods_supported: clientAuth,
+    pushed_authorization_request_endpoint_auth_methods_supported: clientAuth,
+    revocation_endpoint_auth_methods_supported: clientAuth,
     introspection_endpoint_auth_methods_supported: ["client_secret_basic", "client_secret_post"],
-    // SIGNING_ALG only: the JWKS also publishes ID-token keys (RS256, clients' algs).
     access_token_signing_alg_values_supported: [config.signingAlg],
     service_documentation: `${issuer}/docs`,
   };

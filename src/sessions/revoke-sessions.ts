@@ -10,7 +10,8 @@ export type RevokeReason =
   | "revoked_by_user"
   | "refresh_token_reuse"
   | "token_revoked"
-  | "password_changed";
+  | "password_changed"
+  | "authorization_code_reuse";
 
 /** Revokes one session of `userId` if it is still live; returns whether it did. */
 export async function revokeSession(

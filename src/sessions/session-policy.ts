@@ -16,6 +16,8 @@ export type SessionState = {
   generation: number;
   lastUsedAt: number;
   expiresAt: number;
+  /** Scopes granted (code flow); they go into every access token of the session. */
+  scope?: string | null;
 };
 
 /** The policy a {@link Config} describes. */

@@ -14,6 +14,8 @@ export type TokenResponse = {
   expires_in: number;
   refresh_token: string;
   refresh_token_expires_in: number;
+  /** RFC 6749 §5.1: the granted scope, when the session has one. */
+  scope?: string;
 };
 
 /**
@@ -31,7 +33,12 @@ export async function issueTokens(
     signAccessToken(
       deps.keys,
       deps.settings,
-      { sub: session.userId, sid: session.sessionId, clientId: session.clientId },
+      {
+        sub: session.userId,
+        sid: session.sessionId,
+        clientId: session.clientId,
+        ...(session.scope ? { scope: session.scope } : {}),
+      },
       now,
     ),
     session.refreshToken ??
@@ -40,7 +47,7 @@ export async function issueTokens(
         generation: session.generation,
       }),
   ]);
-  return {
+  const response: TokenResponse = {
     access_token: access.token,
     token_type: "Bearer",
     expires_in: access.expiresIn,
@@ -50,4 +57,6 @@ export async function issueTokens(
       Math.floor((sessionEndsAt(policy, session) - now) / 1000),
     ),
   };
+  if (session.scope) response.scope = session.scope;
+  return response;
 }

@@ -46,6 +46,7 @@ const rotationStatement = (db: Database) =>
         userId: sessions.userId,
         clientId: sessions.clientId,
         expiresAt: sessions.expiresAt,
+        scope: sessions.scope,
       })
       .prepare(),
   );
@@ -113,6 +114,7 @@ export async function rotateRefreshToken(
       generation: session.generation,
       lastUsedAt: session.lastUsedAt,
       expiresAt: session.expiresAt,
+      scope: session.scope,
       refreshToken: await mintRefreshToken(macKey, next),
     };
   }

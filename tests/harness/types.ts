@@ -46,6 +46,9 @@ export type Harness = {
     loginThrottles: number;
     authEvents: number;
     emailChallenges: number;
+    authorizationRequests: number;
+    authorizationCodes: number;
+    browserSessions: number;
   }>;
   /** Registers an OAuth client as `npm run clients -- create` does. */
   registerClient(input: NewClient): Promise<{ clientId: string; clientSecret?: string }>;

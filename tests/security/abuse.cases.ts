@@ -197,7 +197,15 @@ export function abuseCases(createHarness: HarnessFactory) {
       });
       const { email } = await signup(h);
       for (let i = 0; i < 3; i++) await attempt(h, email, "wrong password");
-      const none = { rateLimits: 0, loginThrottles: 0, authEvents: 0, emailChallenges: 0 };
+      const none = {
+        rateLimits: 0,
+        loginThrottles: 0,
+        authEvents: 0,
+        emailChallenges: 0,
+        authorizationRequests: 0,
+        authorizationCodes: 0,
+        browserSessions: 0,
+      };
       expect(await h.pruneStale()).toEqual(none);
       h.clock.advance(3 * 86_400_000);
       expect(await h.pruneStale()).toEqual({ ...none, rateLimits: 1, loginThrottles: 1 });
