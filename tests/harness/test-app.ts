@@ -1,11 +1,12 @@
 import { bootstrap } from "../../src/bootstrap.ts";
 import { createClient } from "../../src/clients/client-store.ts";
-import { parseConfig } from "../../src/config.ts";
+import { parseConfig, type SigningAlg } from "../../src/config.ts";
 import type { Database } from "../../src/db/types.ts";
 import type { SmtpMailerFactory } from "../../src/email/create-mailer.ts";
+import { ensureSigningKeys } from "../../src/keys/ensure-signing-keys.ts";
 import { createLogger } from "../../src/lib/logger.ts";
 import { createPasswordHasher, type PasswordHasher } from "../../src/passwords/hasher.ts";
-import { generateSecret } from "../../src/secrets/derive-keys.ts";
+import { deriveKeys, generateSecret } from "../../src/secrets/derive-keys.ts";
 import { createTestClock, type Harness } from "./types.ts";
 
 /** Test scrypt cost: the PHC format and code path are the production ones, only cheaper. */
@@ -88,6 +89,15 @@ export async function testHarness(
     pruneStale,
     registerClient: async (input) => {
       const { client, clientSecret } = await createClient(db, input, clock.now());
+      if (input.idTokenSignedResponseAlg) {
+        // As the CLI does: the client's ID-token alg gets keys from now on.
+        const { keyEncryptionKey } = await deriveKeys(config.secret as string);
+        await ensureSigningKeys(db, {
+          alg: input.idTokenSignedResponseAlg as SigningAlg,
+          keyEncryptionKey,
+          now: clock.now(),
+        });
+      }
       return { clientId: client.clientId, clientSecret };
     },
     // Once only: `openHarness` closes at the end of the test even if the test closed it already.
