@@ -154,7 +154,10 @@ export async function continueAuthorization(
 
   const session = options.browserSession ?? (await readBrowserSession(c));
   const fresh = options.signedInNow === true;
+  // A sign-in made by this very request satisfies max_age whatever the clock moved since
+  // (max_age=0 would otherwise send the user back to the sign-in page forever).
   const tooOld =
+    !fresh &&
     session !== undefined &&
     request.maxAge !== undefined &&
     now - session.authTime > request.maxAge * 1000;

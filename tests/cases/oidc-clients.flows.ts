@@ -399,3 +399,56 @@ export async function oauth4webapiFlow(
 
   return { clientId: registered.clientId, claims, browser };
 }
+
+/**
+ * `max_age=0` with the server's real clock (OIDC Core §3.1.2.1: the user must authenticate
+ * now): the sign-in page every time, and the sign-in it asks for completes the request
+ * (the time between signing in and issuing the code must not count against it).
+ */
+export async function maxAgeZeroFlow(t: RpTarget) {
+  const registered = await t.registerClient({
+    name: "openid-client max_age",
+    redirectUris: [RP_REDIRECT_URI],
+    postLogoutRedirectUris: [RP_POST_LOGOUT_URI],
+    public: true,
+    firstParty: true,
+  });
+  const account = await createAccount(t);
+  const config = await client.discovery(
+    new URL(t.issuer),
+    registered.clientId,
+    undefined,
+    client.None(),
+    {
+      execute: [client.allowInsecureRequests],
+      ...(t.customFetch ? { [client.customFetch]: t.customFetch } : {}),
+    },
+  );
+  const browser = new Browser(t.fetch, t.issuer);
+  let previousAuthTime = 0;
+  for (let round = 0; round < 2; round++) {
+    const verifier = client.randomPKCECodeVerifier();
+    const state = client.randomState();
+    const url = client.buildAuthorizationUrl(config, {
+      redirect_uri: RP_REDIRECT_URI,
+      scope: "openid",
+      code_challenge: await client.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: "S256",
+      state,
+      max_age: "0",
+    });
+    const start = await browser.navigate(url.toString());
+    // Signed in or not, max_age=0 asks again.
+    expect(start.kind).toBe("page");
+    const callback = await signInAndReturn(browser, start, account, false);
+    const tokens = await client.authorizationCodeGrant(config, callback, {
+      pkceCodeVerifier: verifier,
+      expectedState: state,
+      maxAge: 0,
+      idTokenExpected: true,
+    });
+    const authTime = tokens.claims()?.auth_time as number;
+    expect(authTime).toBeGreaterThanOrEqual(previousAuthTime);
+    previousAuthTime = authTime;
+  }
+}

@@ -7,7 +7,12 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateSecret } from "../../src/secrets/derive-keys.ts";
 import { type RunningServer, startServer } from "../browser/server.ts";
-import { oauth4webapiFlow, openidClientFlow, type RpTarget } from "../cases/oidc-clients.flows.ts";
+import {
+  maxAgeZeroFlow,
+  oauth4webapiFlow,
+  openidClientFlow,
+  type RpTarget,
+} from "../cases/oidc-clients.flows.ts";
 
 const CLI = fileURLToPath(new URL("../../dist/cli.js", import.meta.url));
 const run = promisify(execFile);
@@ -94,5 +99,9 @@ describe("relying-party libraries against a listening Node server", () => {
     expect(doc).toMatchObject({ issuer: server.url });
     // For the report: the document as served.
     console.log(JSON.stringify(doc, null, 2));
+  });
+
+  it("max_age=0 with the real clock: the sign-in page each time, and signing in completes the request", async () => {
+    await maxAgeZeroFlow(target);
   });
 });

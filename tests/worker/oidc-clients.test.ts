@@ -7,7 +7,12 @@ import { openWorkerDatabase } from "../../src/db/worker.ts";
 import { ensureSigningKeys } from "../../src/keys/ensure-signing-keys.ts";
 import { deriveKeys, generateSecret } from "../../src/secrets/derive-keys.ts";
 import worker from "../../src/worker.ts";
-import { oauth4webapiFlow, openidClientFlow, type RpTarget } from "../cases/oidc-clients.flows.ts";
+import {
+  maxAgeZeroFlow,
+  oauth4webapiFlow,
+  openidClientFlow,
+  type RpTarget,
+} from "../cases/oidc-clients.flows.ts";
 
 const SECRET = generateSecret();
 const VARS = { ...env, TESSERA_SECRET: SECRET, LOG_LEVEL: "silent", SCRYPT_LN: "10" };
@@ -72,5 +77,9 @@ describe("relying-party libraries against the Worker entry in workerd (customFet
 
   it("oauth4webapi 3, confidential third-party client (client_secret_basic)", async () => {
     await oauth4webapiFlow(target, { confidential: true, firstParty: false });
+  });
+
+  it("max_age=0 with the real clock: the sign-in page each time, and signing in completes the request", async () => {
+    await maxAgeZeroFlow(target);
   });
 });
