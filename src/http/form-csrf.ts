@@ -16,7 +16,14 @@ import type { AppEnv } from "./app-env.ts";
  */
 
 /** The form a token is for: a token made for one form does not pass another. */
-export type CsrfForm = "verify-email" | "reset-password";
+export type CsrfForm =
+  | "verify-email"
+  | "reset-password"
+  | "sign-in"
+  | "sign-up"
+  | "forgot-password"
+  | "consent"
+  | "logout";
 
 /** The hidden field's name. */
 export const CSRF_FIELD = "csrf";

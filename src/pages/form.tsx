@@ -2,14 +2,25 @@ import type { Child } from "hono/jsx";
 import { CSRF_FIELD } from "../http/form-csrf.ts";
 
 /**
- * A form that POSTs to this origin with its CSRF field (`src/http/form-csrf.ts`) and the link
- * token, so the page works without JavaScript and without the token in the POST's URL.
+ * A form that POSTs to this origin with its CSRF field (`src/http/form-csrf.ts`) and what the
+ * POST acts on — the link token, or the pending authorization request — as hidden fields, so
+ * the page works without JavaScript and without them in the POST's URL.
  */
-export function PageForm(props: { action: string; csrf: string; token: string; children?: Child }) {
+export function PageForm(props: {
+  action: string;
+  csrf: string;
+  token?: string;
+  /** More hidden fields, in this order. */
+  hidden?: Record<string, string | undefined>;
+  children?: Child;
+}) {
   return (
     <form method="post" action={props.action}>
       <input type="hidden" name={CSRF_FIELD} value={props.csrf} />
-      <input type="hidden" name="token" value={props.token} />
+      {props.token !== undefined ? <input type="hidden" name="token" value={props.token} /> : null}
+      {Object.entries(props.hidden ?? {}).map(([name, value]) =>
+        value !== undefined ? <input type="hidden" name={name} value={value} /> : null,
+      )}
       {props.children}
     </form>
   );
@@ -70,9 +81,21 @@ export function Field(props: {
   );
 }
 
-export function SubmitButton(props: { children?: Child }) {
+export function SubmitButton(props: {
+  /** A second button beside the main one (e.g. Deny) is `secondary`. */
+  variant?: "primary" | "secondary";
+  /** Sent as `name=value` by the button that was pressed (Allow / Deny). */
+  name?: string;
+  value?: string;
+  children?: Child;
+}) {
   return (
-    <button class="button" type="submit">
+    <button
+      class={props.variant === "secondary" ? "button button-secondary" : "button"}
+      type="submit"
+      name={props.name}
+      value={props.value}
+    >
       {props.children}
     </button>
   );

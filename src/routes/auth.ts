@@ -1,21 +1,15 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { ApiError } from "../http/api-error.ts";
-import { limitEmailSends } from "../http/email-limits.ts";
 import { rateLimit } from "../http/middleware/rate-limit/index.ts";
+import {
+  signInWithPassword,
+  signUpWithPassword,
+  welcomeNewAccount,
+} from "../http/password-accounts.ts";
 import { recordEvent } from "../http/record-event.ts";
 import { assertAllowedOrigin } from "../http/refresh-cookie.ts";
 import { createRouter } from "../http/router.ts";
 import { commonErrors, EmailSchema, errorResponse, TokenResponseSchema } from "../http/schemas.ts";
-import { sendChallenge } from "../http/send-challenge.ts";
-import { sendEmail } from "../http/send-email.ts";
-import { invalidCredentials, startSession } from "../http/start-session.ts";
-import { acceptNewPassword, normalizePassword } from "../passwords/policy.ts";
-import {
-  claimLoginAttempt,
-  clearLoginFailures,
-  throttleKey,
-} from "../rate-limits/login-throttle.ts";
-import { findUserByEmail, hasPassword, insertUser, updatePasswordHash } from "../users/users.ts";
+import { startSession } from "../http/start-session.ts";
 
 const CredentialsSchema = z
   .object({
@@ -88,85 +82,24 @@ const noStore = { "Cache-Control": "no-store" };
 /** `POST /v1/signup` and `POST /v1/login`. */
 export const authRoutes = createRouter()
   .openapi(signupRoute, async (c) => {
-    const { db, hasher, clock, config } = c.var.deps;
     const { email, password, cookie = false } = c.req.valid("json");
     if (cookie) assertAllowedOrigin(c);
-    const normalized = acceptNewPassword(password, { email, minLength: config.passwordMinLength });
-    const verification = config.email.verification;
-    if (verification === "required") {
+    const signup = await signUpWithPassword(c, { email, password });
+    if (signup.status === "verification_sent") {
       // One answer for new and taken addresses: the address's owner learns the rest by mail.
-      await limitEmailSends(c, email);
-      const passwordHash = await hasher.hash(normalized);
-      const user = (await findUserByEmail(db, email))
-        ? undefined
-        : await insertUser(db, { email, passwordHash, now: clock.now() });
-      if (user) {
-        await sendChallenge(c, { purpose: "verify_email", email, userId: user.id, deliver: true });
-        await recordEvent(c, { type: "signup", userId: user.id });
-        c.var.deps.logger.info("signup", { request_id: c.var.requestId, user_id: user.id });
-      } else {
-        void sendEmail(c, "signup_attempt", email);
-      }
       return c.json({ verification: "sent" as const }, 202, noStore);
     }
-    if (await findUserByEmail(db, email)) {
-      throw new ApiError("user_exists", "An account with this email already exists");
-    }
-    const passwordHash = await hasher.hash(normalized);
-    const user = await insertUser(db, { email, passwordHash, now: clock.now() });
-    // A concurrent signup with the same email won the unique index.
-    if (!user) throw new ApiError("user_exists", "An account with this email already exists");
+    const { user, passwordHash } = signup;
     const { sessionId, body } = await startSession(c, user, { cookie, verifiedHash: passwordHash });
-    await recordEvent(c, { type: "signup", userId: user.id, sessionId });
-    c.var.deps.logger.info("signup", { request_id: c.var.requestId, user_id: user.id });
-    if (verification === "optional") {
-      await sendChallenge(c, { purpose: "verify_email", email, userId: user.id, deliver: true });
-    }
+    await welcomeNewAccount(c, user, sessionId);
     return c.json(body as z.infer<typeof TokenResponseSchema>, 201, noStore);
   })
   .openapi(loginRoute, async (c) => {
-    const { db, hasher, clock, logger, config } = c.var.deps;
     const { email, password, cookie = false } = c.req.valid("json");
     if (cookie) assertAllowedOrigin(c);
-    const normalized = normalizePassword(password);
-    // Per-account delay after failures, keyed by email so unknown ones behave the same; the
-    // attempt counts as a failure from here until it succeeds.
-    const throttle = await throttleKey(email);
-    await claimLoginAttempt(db, throttle, clock.now());
-    const user = await findUserByEmail(db, email);
-    // An account without a password (passwordless sign-up) cannot sign in with one.
-    if (!user || !hasPassword(user)) {
-      // Same cost as a real verification, so timing does not reveal which emails exist.
-      await hasher.verifyDummy(normalized);
-      logger.info("login_failed", { request_id: c.var.requestId, reason: "unknown_email" });
-      throw invalidCredentials();
-    }
-    const { valid, needsRehash } = await hasher.verify(normalized, user.passwordHash);
-    if (!valid) {
-      await recordEvent(c, { type: "login_failed", userId: user.id });
-      logger.info("login_failed", { request_id: c.var.requestId, user_id: user.id });
-      throw invalidCredentials();
-    }
-    await clearLoginFailures(db, throttle);
-    // Only someone who knows the password learns that the address is unproven.
-    if (config.email.verification === "required" && user.emailVerifiedAt === null) {
-      throw new ApiError(
-        "email_not_verified",
-        "Verify your email address first: use the link or code we sent (POST /v1/verify-email/send sends another)",
-      );
-    }
-    let verifiedHash = user.passwordHash;
-    if (needsRehash) {
-      const passwordHash = await hasher.hash(normalized);
-      const replacing = user.passwordHash;
-      if (
-        await updatePasswordHash(db, { userId: user.id, passwordHash, now: clock.now(), replacing })
-      ) {
-        verifiedHash = passwordHash;
-      }
-    }
+    const { user, verifiedHash } = await signInWithPassword(c, { email, password });
     const { sessionId, body } = await startSession(c, user, { cookie, verifiedHash });
     await recordEvent(c, { type: "login_succeeded", userId: user.id, sessionId });
-    logger.info("login", { request_id: c.var.requestId, user_id: user.id });
+    c.var.deps.logger.info("login", { request_id: c.var.requestId, user_id: user.id });
     return c.json(body as z.infer<typeof TokenResponseSchema>, 200, noStore);
   });

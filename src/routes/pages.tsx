@@ -3,14 +3,16 @@ import { LINK_TTL_MS } from "../challenges/challenge-policy.ts";
 import { findLinkChallenge, redeemLinkToken } from "../challenges/redeem-challenge.ts";
 import { InvalidInput } from "../errors.ts";
 import { completeEmailChallenge, completePasswordReset } from "../http/account-actions.ts";
-import { ApiError, type ErrorCode } from "../http/api-error.ts";
+import { ApiError } from "../http/api-error.ts";
 import type { AppEnv } from "../http/app-env.ts";
-import { renderError, toApiError } from "../http/error-response.ts";
+import { renderError } from "../http/error-response.ts";
 import { CSRF_FIELD, csrfAccepted, csrfFieldValue } from "../http/form-csrf.ts";
 import { rateLimit } from "../http/middleware/rate-limit/index.ts";
+import { readForm } from "../http/read-form.ts";
 import { createRouter } from "../http/router.ts";
 import { sha256Base64url } from "../lib/sha256.ts";
-import { FormRefusedPage, LinkProblemPage, ProblemPage } from "../pages/problems.tsx";
+import { renderFormRefused, renderPageError } from "../pages/page-error.tsx";
+import { LinkProblemPage } from "../pages/problems.tsx";
 import { renderPage } from "../pages/render.ts";
 import { PasswordChangedPage, ResetPasswordPage } from "../pages/reset-password.tsx";
 import { iconSvg, themeStylesheet } from "../pages/theme.ts";
@@ -46,15 +48,6 @@ function duration(ms: number): string {
   return `${hours} hour${hours === 1 ? "" : "s"}`;
 }
 
-/** The form's fields; a repeated field or a file counts as absent. */
-async function readForm(c: Ctx): Promise<(name: string) => string | undefined> {
-  const body = await c.req.parseBody({ all: true });
-  return (name) => {
-    const value = body[name];
-    return typeof value === "string" ? value : undefined;
-  };
-}
-
 const appName = (c: Ctx) => c.var.deps.config.appName;
 
 const linkProblem = (c: Ctx, purpose: "email" | "password") =>
@@ -70,45 +63,9 @@ const linkProblem = (c: Ctx, purpose: "email" | "password") =>
     400,
   );
 
-const formRefused = (c: Ctx) => renderPage(c, <FormRefusedPage appName={appName(c)} />, 403);
+const formRefused = renderFormRefused;
 
-/** Errors thrown below a page route, as pages: a 429 or 503 says when to retry, a 500 its reference. */
-const PROBLEM_TEXT: Partial<Record<ErrorCode, { title: string; message: string }>> = {
-  too_many_requests: {
-    title: "Too many attempts",
-    message: "Wait a minute, then try again.",
-  },
-  temporarily_unavailable: {
-    title: "Busy right now",
-    message: "The service is handling many requests. Try again in a moment.",
-  },
-  user_exists: {
-    title: "This address is taken",
-    message: "Another account uses this address now, so this account cannot move to it.",
-  },
-};
-
-pageRoutes.onError((error, c) => {
-  const apiError = toApiError(error, c); // logs anything unexpected, with the request id
-  const text = PROBLEM_TEXT[apiError.code] ?? {
-    title: apiError.status >= 500 ? "Something went wrong" : "This request could not be handled",
-    message:
-      apiError.status >= 500
-        ? "Try again later. If it keeps happening, contact support with the reference below."
-        : apiError.description,
-  };
-  return renderPage(
-    c,
-    <ProblemPage
-      appName={appName(c)}
-      title={text.title}
-      message={text.message}
-      reference={apiError.status >= 500 ? c.var.requestId : undefined}
-    />,
-    apiError.status,
-    apiError.options.headers,
-  );
-});
+pageRoutes.onError(renderPageError);
 
 // ---- /verify-email ---------------------------------------------------------------------
 

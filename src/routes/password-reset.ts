@@ -1,8 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { findLinkChallenge, redeemCode, redeemLinkToken } from "../challenges/redeem-challenge.ts";
 import { completePasswordReset, invalidChallenge } from "../http/account-actions.ts";
-import { limitEmailSends } from "../http/email-limits.ts";
 import { rateLimit } from "../http/middleware/rate-limit/index.ts";
+import { requestPasswordReset } from "../http/password-accounts.ts";
 import { createRouter } from "../http/router.ts";
 import {
   AcceptedSchema,
@@ -13,10 +13,8 @@ import {
   LinkTokenSchema,
   TokenResponseSchema,
 } from "../http/schemas.ts";
-import { sendChallenge } from "../http/send-challenge.ts";
 import { startSession } from "../http/start-session.ts";
 import { acceptNewPassword } from "../passwords/policy.ts";
-import { findUserByEmail } from "../users/users.ts";
 
 const forgotRoute = createRoute({
   method: "post",
@@ -75,16 +73,7 @@ const noStore = { "Cache-Control": "no-store" };
 /** `POST /v1/password/forgot` and `POST /v1/password/reset`. */
 export const passwordResetRoutes = createRouter()
   .openapi(forgotRoute, async (c) => {
-    const { db } = c.var.deps;
-    const { email } = c.req.valid("json");
-    await limitEmailSends(c, email);
-    const user = await findUserByEmail(db, email);
-    await sendChallenge(c, {
-      purpose: "reset_password",
-      email,
-      userId: user?.id ?? null,
-      deliver: user !== undefined,
-    });
+    await requestPasswordReset(c, c.req.valid("json").email);
     return c.json({}, 202, noStore);
   })
   .openapi(resetRoute, async (c) => {
