@@ -16,7 +16,7 @@ import {
   endBrowserSessionRow,
   findBrowserSession,
 } from "../sso/browser-sessions.ts";
-import type { User } from "../users/users.ts";
+import { findUserById, type User } from "../users/users.ts";
 import type { AppEnv } from "./app-env.ts";
 import { renderConsentPage, renderErrorPage, renderSignInPage } from "./authorize-pages.tsx";
 
@@ -187,6 +187,8 @@ export async function continueAuthorization(
       requestId,
       clientName: client.name,
       scopes: request.scope,
+      // The session may have started in this very request (its cookie is not read back yet).
+      email: (await findUserById(db, session.userId))?.email,
     });
   }
 
