@@ -57,8 +57,12 @@ export type TestPage = {
 };
 
 export type TestBrowser = {
-  /** A new page (1280×800) that may load from `origin` only (and data:/blob: URLs). */
-  openPage(origin: string): Promise<TestPage>;
+  /**
+   * A new page (1280×800) that may load from `origin` only (and data:/blob: URLs).
+   * `navigations`: other origins the page may navigate to (top-level documents only, e.g. a
+   * client's redirect URI); their sub-resources are still blocked and recorded.
+   */
+  openPage(origin: string, options?: { navigations?: readonly string[] }): Promise<TestPage>;
   /** Closes Chromium and removes its profile; safe to call more than once. */
   close(): Promise<void>;
 };
@@ -102,8 +106,9 @@ export async function launchBrowser(): Promise<TestBrowser> {
     });
   let closed: Promise<void> | undefined;
   return {
-    async openPage(origin) {
+    async openPage(origin, options = {}) {
       const allowed = new URL(origin).origin;
+      const navigations = new Set((options.navigations ?? []).map((o) => new URL(o).origin));
       const page = await browser.newPage();
       await page.setViewport({ width: 1280, height: 800 });
       const tab: TestPage = { page, blocked: [], cspViolations: [], cspConsole: [], errors: [] };
@@ -112,7 +117,16 @@ export async function launchBrowser(): Promise<TestBrowser> {
       page.on("request", (request) => {
         if (request.isInterceptResolutionHandled()) return;
         const url = new URL(request.url());
-        if (url.origin === allowed || url.protocol === "data:" || url.protocol === "blob:") {
+        const navigation =
+          navigations.has(url.origin) &&
+          request.isNavigationRequest() &&
+          request.frame() === page.mainFrame();
+        if (
+          url.origin === allowed ||
+          navigation ||
+          url.protocol === "data:" ||
+          url.protocol === "blob:"
+        ) {
           void request.continue();
         } else {
           tab.blocked.push(request.url());
