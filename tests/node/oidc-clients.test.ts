@@ -94,11 +94,15 @@ describe("relying-party libraries against a listening Node server", () => {
     await openidClientFlow(target, { confidential: false, firstParty: true, idTokenAlg: "ES256" });
   });
 
-  it("serves the discovery document", async () => {
+  it("serves the discovery document on its own URL", async () => {
     const doc = await (await fetch(`${server.url}/.well-known/openid-configuration`)).json();
     expect(doc).toMatchObject({ issuer: server.url });
-    // For the report: the document as served.
-    console.log(JSON.stringify(doc, null, 2));
+    // Every URL in it is on the listening server's own origin (the issuer is its URL).
+    for (const value of Object.values(doc as Record<string, unknown>)) {
+      if (typeof value === "string" && /^https?:/.test(value)) {
+        expect(value.startsWith(server.url)).toBe(true);
+      }
+    }
   });
 
   it("max_age=0 with the real clock: the sign-in page each time, and signing in completes the request", async () => {
