@@ -1,8 +1,14 @@
 // `npm run screenshots`: starts the built Node server on a fresh temp database, opens its pages
 // in headless Chromium through the browser test harness (other origins blocked) and saves PNGs
 // under docs/screenshots/. Add a page to PAGES to add a screenshot.
+import { execFile } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Page } from "puppeteer-core";
+import { generateSecret } from "../src/secrets/derive-keys.ts";
 import { launchBrowser, screenshot, waitForText } from "../tests/browser/harness.ts";
 import { startServer } from "../tests/browser/server.ts";
 
@@ -20,8 +26,24 @@ type Shot = {
   dark?: boolean;
 };
 
-// The documented default issuer, so the pictures show the URLs the README uses.
-const server = await startServer({ ISSUER: "http://localhost:8787" });
+// The documented default issuer, so the pictures show the URLs the README uses. A database and
+// secret of our own, so that the CLI can register the OAuth client the flow's pages are for.
+const dir = await mkdtemp(join(tmpdir(), "tessera-screenshots-"));
+const env = {
+  PATH: process.env.PATH ?? "",
+  DATABASE_URL: `file:${join(dir, "tessera.db")}`,
+  TESSERA_SECRET: generateSecret(),
+  LOG_LEVEL: "warn",
+};
+const server = await startServer({ ...env, ISSUER: "http://localhost:8787" });
+
+const CLI = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
+const cli = (...args: string[]) =>
+  new Promise<string>((resolve, reject) => {
+    execFile(process.execPath, [CLI, ...args], { env }, (error, stdout, stderr) =>
+      error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout),
+    );
+  });
 
 const EMAIL = "ada@example.com";
 
@@ -64,6 +86,56 @@ const resetLink = emailedLink("reset_password", async () => {
   await verifyLink(); // the account exists
   return post("/v1/password/forgot", { email: EMAIL });
 });
+
+/** A third-party app (asks for consent), registered through the CLI on first use. */
+let clientId: Promise<string> | undefined;
+const photoPrints = () => {
+  clientId ??= cli(
+    "clients",
+    "create",
+    "--name",
+    "Photo Prints",
+    "--grant-types",
+    "authorization_code,refresh_token",
+    "--redirect-uri",
+    "https://prints.example/callback",
+    "--post-logout-redirect-uri",
+    "https://prints.example/",
+    "--public",
+    "--json",
+  ).then((out) => (JSON.parse(out) as { client_id: string }).client_id);
+  return clientId;
+};
+
+/** What the app sends the browser to: a fresh authorization request each time. */
+const authorize = async () => {
+  await verifyLink(); // the account exists
+  return `/oauth/authorize?${new URLSearchParams({
+    response_type: "code",
+    client_id: await photoPrints(),
+    redirect_uri: "https://prints.example/callback",
+    scope: "openid profile email offline_access",
+    state: randomBytes(8).toString("base64url"),
+    code_challenge: createHash("sha256").update(randomBytes(32)).digest("base64url"),
+    code_challenge_method: "S256",
+  })}`;
+};
+
+const logout = async () =>
+  `/oauth/logout?${new URLSearchParams({
+    client_id: await photoPrints(),
+    post_logout_redirect_uri: "https://prints.example/",
+    state: "s1",
+  })}`;
+
+const signIn = (password: string) => async (page: Page) => {
+  await page.locator("::-p-aria(Email)").fill(EMAIL);
+  await page.locator("::-p-aria(Password)").fill(password);
+  await Promise.all([
+    page.waitForNavigation({ waitUntil: "networkidle0" }),
+    page.locator(`::-p-aria([name="Sign in"][role="button"])`).click(),
+  ]);
+};
 
 /** The reset form sent with a password the policy refuses: the error beside the field. */
 const submitShortPassword = async (page: Page) => {
@@ -111,6 +183,66 @@ const PAGES: Shot[] = [
     ready: (page) => waitForText(page, "Password must be at least"),
     dark: true,
   },
+  // The authorization flow's pages, in the order a person meets them: signed out first (the
+  // browser keeps its cookies between shots), then signed in.
+  ...(["", "-phone"] as const).flatMap((suffix): Shot[] => {
+    const phone = suffix === "-phone";
+    return [
+      {
+        file: `sign-in${suffix}.png`,
+        path: authorize,
+        ready: (page) => waitForText(page, "Forgot password?"),
+        phone,
+      },
+      {
+        file: `sign-in-error${suffix}.png`,
+        path: authorize,
+        act: signIn("not my password"),
+        ready: (page) => waitForText(page, "Wrong email or password"),
+        phone,
+      },
+      {
+        file: `sign-up${suffix}.png`,
+        path: authorize,
+        act: (page) =>
+          Promise.all([
+            page.waitForNavigation({ waitUntil: "networkidle0" }),
+            page.locator(`::-p-aria([name="Create an account"][role="link"])`).click(),
+          ]),
+        ready: (page) => waitForText(page, "Create your account"),
+        phone,
+      },
+      {
+        file: `error${suffix}.png`,
+        path: "/oauth/authorize?client_id=unknown&response_type=code",
+        ready: (page) => waitForText(page, "This sign-in link is not valid"),
+        phone,
+      },
+    ];
+  }),
+  {
+    file: "consent.png",
+    path: authorize,
+    act: signIn("correct horse battery staple"),
+    ready: (page) => waitForText(page, "Allow Photo Prints to access your account?"),
+  },
+  ...(["-phone", "-dark"] as const).map(
+    (suffix): Shot => ({
+      file: `consent${suffix}.png`,
+      path: authorize, // signed in now: straight to consent
+      ready: (page) => waitForText(page, "Your email address"),
+      phone: suffix === "-phone",
+      dark: suffix === "-dark",
+    }),
+  ),
+  ...(["", "-phone"] as const).map(
+    (suffix): Shot => ({
+      file: `logout${suffix}.png`,
+      path: logout,
+      ready: (page) => waitForText(page, "Sign out of Tessera?"),
+      phone: suffix === "-phone",
+    }),
+  ),
 ];
 
 async function take(shot: Shot) {
@@ -148,4 +280,5 @@ try {
 } finally {
   await browser.close();
   await server.close();
+  await rm(dir, { recursive: true, force: true });
 }

@@ -42,8 +42,7 @@ export function SignInPage(props: {
     <Layout appName={props.appName} title={failed ? `Error: ${title}` : title}>
       <h1>{title}</h1>
       <p class="lead">
-        {signUp ? "With an email address and a password, " : ""}to continue to{" "}
-        <strong>{props.clientName}</strong>
+        to continue to <strong>{props.clientName}</strong>
       </p>
       <PageForm
         action={signUp ? "/authorize/sign-up" : "/authorize/sign-in"}
