@@ -46,7 +46,6 @@ export async function exchangeAuthorizationCode(
   const { db, clock, config } = deps;
   if (!params.code) throw required("code");
   if (!params.code_verifier) throw required("code_verifier");
-  if (!params.redirect_uri) throw required("redirect_uri");
   const now = clock.now();
   const sessionId = randomId();
   const redeemed = await redeemAuthorizationCode(db, { code: params.code, sessionId, now });
@@ -69,7 +68,13 @@ export async function exchangeAuthorizationCode(
   if (grant.clientId !== client.clientId) {
     throw invalidGrant("The authorization code was issued to another client");
   }
-  if (grant.redirectUri !== params.redirect_uri) {
+  // RFC 6749 §4.1.3: required when the authorization request had it. Tessera fills in a
+  // client's only registered URI when the request left it out; then it may be left out here.
+  const redirectUri =
+    params.redirect_uri ??
+    (client.redirectUris.length === 1 ? client.redirectUris[0] : undefined);
+  if (redirectUri === undefined) throw required("redirect_uri");
+  if (grant.redirectUri !== redirectUri) {
     throw invalidGrant("redirect_uri does not match the authorization request");
   }
   if (!verifyPkce(params.code_verifier, grant.codeChallenge)) {

@@ -1,7 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { authenticateClient } from "../clients/authenticate-client.ts";
 import { findClient } from "../clients/client-store.ts";
 import { ApiError } from "../http/api-error.ts";
+import type { AppEnv } from "../http/app-env.ts";
 import { authorizationError, continueAuthorization } from "../http/authorize-flow.ts";
 import { renderErrorPage } from "../http/authorize-pages.tsx";
 import { rateLimit } from "../http/middleware/rate-limit/index.ts";
@@ -50,6 +52,24 @@ const authorizeRoute = createRoute({
   },
 });
 
+const authorizePostRoute = createRoute({
+  method: "post",
+  path: "/oauth/authorize",
+  tags: ["OAuth 2.0"],
+  summary: "Authorization endpoint, form-encoded POST (OIDC Core §3.1.2.1)",
+  request: {
+    body: {
+      required: false,
+      content: { "application/x-www-form-urlencoded": { schema: AuthorizeParams } },
+    },
+  },
+  responses: {
+    200: { description: "A hosted page (sign-in or consent)" },
+    303: { description: "Back to the client: code (or error), state, iss" },
+    400: { description: "Error page: unknown client or redirect URI" },
+  },
+});
+
 const ParParams = AuthorizeParams.extend({
   client_secret: z.string().optional(),
 }).openapi("PushedAuthorizationRequest");
@@ -75,58 +95,78 @@ const parRoute = createRoute({
   },
 });
 
-/** Query parameters, each at most once (RFC 6749 §3.1: no repeated parameters). */
-function singleParams(url: string): { params: Record<string, string>; repeated?: string } {
+/** Parameters, each at most once (RFC 6749 §3.1: no repeated parameters). */
+function singleParams(search: URLSearchParams): {
+  params: Record<string, string>;
+  repeated: string | undefined;
+} {
   const params: Record<string, string> = {};
   let repeated: string | undefined;
-  for (const [name, value] of new URL(url).searchParams) {
+  for (const [name, value] of search) {
     if (name in params) repeated ??= name;
     params[name] = value;
   }
   return { params, repeated };
 }
 
-/** `GET /oauth/authorize` and `POST /oauth/par`. */
+/** The authorization request, from the query (GET) or the form (POST), to its next step. */
+async function authorize(
+  c: Context<AppEnv>,
+  params: Record<string, string>,
+  repeated: string | undefined,
+): Promise<Response> {
+  const { db, clock } = c.var.deps;
+  const now = clock.now();
+  let request: Awaited<ReturnType<typeof takePushedRequest>>;
+  if (params.request_uri !== undefined) {
+    // RFC 9126 §4: the pushed request is the request; only client_id comes alongside.
+    const id = params.request_uri.startsWith(REQUEST_URI_PREFIX)
+      ? params.request_uri.slice(REQUEST_URI_PREFIX.length)
+      : "";
+    request = params.client_id
+      ? await takePushedRequest(db, { id, clientId: params.client_id, now })
+      : undefined;
+    if (!request) {
+      return renderErrorPage(
+        c,
+        400,
+        "This sign-in link is not valid",
+        "The pushed request is unknown, expired, already used, or for another client.",
+      );
+    }
+  } else {
+    const client = params.client_id ? await findClient(db, params.client_id) : undefined;
+    const validated = validateAuthorizationRequest(client, params);
+    if (!validated.ok) return authorizationError(c, validated.error);
+    if (repeated) {
+      return authorizationError(c, {
+        kind: "redirect",
+        redirectUri: validated.request.redirectUri,
+        state: validated.request.state,
+        error: "invalid_request",
+        description: `Parameter ${repeated} is repeated`,
+      });
+    }
+    request = validated.request;
+  }
+  const { id } = await saveAuthorizationRequest(db, request, { pushed: false, now });
+  return continueAuthorization(c, id);
+}
+
+/** `GET` and `POST /oauth/authorize`, and `POST /oauth/par`. */
 export const authorizeRoutes = createRouter()
   .openapi(authorizeRoute, async (c) => {
-    const { db, clock } = c.var.deps;
-    const { params, repeated } = singleParams(c.req.url);
-    const now = clock.now();
-    let request: Awaited<ReturnType<typeof takePushedRequest>>;
-    if (params.request_uri !== undefined) {
-      // RFC 9126 §4: the pushed request is the request; only client_id comes alongside.
-      const id = params.request_uri.startsWith(REQUEST_URI_PREFIX)
-        ? params.request_uri.slice(REQUEST_URI_PREFIX.length)
-        : "";
-      request = params.client_id
-        ? await takePushedRequest(db, { id, clientId: params.client_id, now })
-        : undefined;
-      if (!request) {
-        return renderErrorPage(
-          c,
-          400,
-          "This sign-in link is not valid",
-          "The pushed request is unknown, expired, already used, or for another client.",
-        );
-      }
-    } else {
-      const client = params.client_id ? await findClient(db, params.client_id) : undefined;
-      const validated = validateAuthorizationRequest(client, params);
-      if (!validated.ok) return authorizationError(c, validated.error);
-      if (repeated) {
-        return authorizationError(c, {
-          kind: "redirect",
-          redirectUri: validated.request.redirectUri,
-          state: validated.request.state,
-          error: "invalid_request",
-          description: `Parameter ${repeated} is repeated`,
-        });
-      }
-      request = validated.request;
-    }
-    const { id } = await saveAuthorizationRequest(db, request, { pushed: false, now });
-    return continueAuthorization(c, id);
+    // HEAD would run this handler (Hono answers HEAD with GET routes): a probe stores nothing.
+    if (c.req.method === "HEAD") return c.body(null, 200, { "Cache-Control": "no-store" });
+    const { params, repeated } = singleParams(new URL(c.req.url).searchParams);
+    return authorize(c, params, repeated);
   })
+  .openapi(authorizePostRoute, async (c) => {
+    // OIDC Core §3.1.2.1: the authorization endpoint takes POST (form-encoded) as well.
+    const { params, repeated } = singleParams(new URLSearchParams(await c.req.text()));
+    return authorize(c, params, repeated);
+  })
+
   .openapi(parRoute, async (c) => {
     const body = isJsonBody(c) ? c.req.valid("json") : c.req.valid("form");
     const { db, clock } = c.var.deps;
