@@ -71,8 +71,7 @@ export async function exchangeAuthorizationCode(
   // RFC 6749 §4.1.3: required when the authorization request had it. Tessera fills in a
   // client's only registered URI when the request left it out; then it may be left out here.
   const redirectUri =
-    params.redirect_uri ??
-    (client.redirectUris.length === 1 ? client.redirectUris[0] : undefined);
+    params.redirect_uri ?? (client.redirectUris.length === 1 ? client.redirectUris[0] : undefined);
   if (redirectUri === undefined) throw required("redirect_uri");
   if (grant.redirectUri !== redirectUri) {
     throw invalidGrant("redirect_uri does not match the authorization request");
