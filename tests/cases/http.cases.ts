@@ -127,11 +127,18 @@ export function httpCases(createHarness: HarnessFactory) {
       const etag = res.headers.get("ETag") as string;
       expect(etag).toMatch(/^".+"$/);
       const { keys } = (await res.json()) as { keys: Record<string, unknown>[] };
-      expect(keys).toHaveLength(2); // current + next
+      // Current + next of SIGNING_ALG (access tokens) and of RS256 (ID tokens).
+      expect(keys).toHaveLength(4);
+      expect(keys.filter((key) => key.alg === "EdDSA")).toHaveLength(2);
+      expect(keys.filter((key) => key.alg === "RS256")).toHaveLength(2);
       for (const key of keys) {
-        expect(key).toMatchObject({ alg: "EdDSA", use: "sig", kty: "OKP", crv: "Ed25519" });
+        if (key.alg === "EdDSA") {
+          expect(key).toMatchObject({ use: "sig", kty: "OKP", crv: "Ed25519" });
+        } else {
+          expect(key).toMatchObject({ use: "sig", kty: "RSA" });
+        }
         expect(typeof key.kid).toBe("string");
-        expect(key.d).toBeUndefined();
+        for (const secret of ["d", "p", "q", "dp", "dq", "qi"]) expect(key[secret]).toBeUndefined();
       }
       const cached = await h.request("/.well-known/jwks.json", {
         headers: { "If-None-Match": etag },
@@ -152,7 +159,7 @@ export function httpCases(createHarness: HarnessFactory) {
           issuer: h.config.issuer,
           token_endpoint: `${h.config.issuer}/oauth/token`,
           jwks_uri: `${h.config.issuer}/.well-known/jwks.json`,
-          grant_types_supported: ["refresh_token", "client_credentials"],
+          grant_types_supported: ["authorization_code", "refresh_token", "client_credentials"],
           revocation_endpoint: `${h.config.issuer}/oauth/revoke`,
           introspection_endpoint: `${h.config.issuer}/oauth/introspect`,
           access_token_signing_alg_values_supported: ["EdDSA"],

@@ -93,7 +93,7 @@ describe("the Worker entry (src/worker.ts) over D1", () => {
     const previousKey = (kid: string, deactivatedAt: number) =>
       env.DB.prepare(
         `INSERT INTO signing_keys (kid, alg, status, public_jwk, private_jwk_jwe, created_at, activated_at, deactivated_at)
-         SELECT ?, alg, 'previous', public_jwk, private_jwk_jwe, ?, ?, ? FROM signing_keys WHERE status = 'current'`,
+         SELECT ?, alg, 'previous', public_jwk, private_jwk_jwe, ?, ?, ? FROM signing_keys WHERE status = 'current' AND alg = 'EdDSA'`,
       ).bind(kid, deactivatedAt - 30 * DAY, deactivatedAt - 30 * DAY, deactivatedAt);
     await env.DB.batch([
       env.DB.prepare("DELETE FROM signing_keys WHERE status = 'next'"),
@@ -115,13 +115,20 @@ describe("the Worker entry (src/worker.ts) over D1", () => {
       vars,
     );
 
-    const keys = await env.DB.prepare("SELECT kid, status, retired_at FROM signing_keys").all<{
+    const keys = await env.DB.prepare("SELECT kid, alg, status, retired_at FROM signing_keys").all<{
       kid: string;
+      alg: string;
       status: string;
       retired_at: number | null;
     }>();
     const statusOf = (kid: string) => keys.results.find((k) => k.kid === kid)?.status;
-    expect(keys.results.filter((k) => k.status === "next")).toHaveLength(1);
+    // A next key again for each kept alg: SIGNING_ALG's and RS256 (ID tokens).
+    expect(
+      keys.results
+        .filter((k) => k.status === "next")
+        .map((k) => k.alg)
+        .sort(),
+    ).toEqual(["EdDSA", "RS256"]);
     expect(statusOf(`old-${id}`)).toBe("retired");
     expect(keys.results.find((k) => k.kid === `old-${id}`)?.retired_at).toBeGreaterThanOrEqual(now);
     expect(statusOf(`recent-${id}`)).toBe("previous");
