@@ -19,6 +19,7 @@ import {
 import { findUserById, type User } from "../users/users.ts";
 import type { AppEnv } from "./app-env.ts";
 import { renderConsentPage, renderErrorPage, renderSignInPage } from "./authorize-pages.tsx";
+import { invalidCredentials } from "./start-session.ts";
 
 /** Sent as `__Host-tessera_sso` on https (Secure, Path=/, no Domain); plain on http. */
 const SSO_COOKIE = "tessera_sso";
@@ -43,6 +44,8 @@ export async function signInBrowser(
   c: Context<AppEnv>,
   user: Pick<User, "id">,
   authTime?: number,
+  /** The hash a password sign-in was checked against (see `startSession`'s race check). */
+  verifiedHash?: string,
 ): Promise<BrowserSession> {
   const { db, clock, config } = c.var.deps;
   const now = clock.now();
@@ -52,6 +55,15 @@ export async function signInBrowser(
     now,
     maxAgeMs: config.sessionMaxAge * 1000,
   });
+  // A password change that landed while this sign-in was hashing: the sign-in fails, as the
+  // JSON login does (checked after the insert, so one of the two sees the other).
+  if (
+    verifiedHash !== undefined &&
+    (await findUserById(db, user.id))?.passwordHash !== verifiedHash
+  ) {
+    await endBrowserSessionRow(db, { id: session.id, now });
+    throw invalidCredentials();
+  }
   setCookie(c, SSO_COOKIE, token, {
     path: "/",
     httpOnly: true,

@@ -133,8 +133,8 @@ authorizePageRoutes.post("/authorize/sign-in", rateLimit("auth"), async (c) => {
     if (error instanceof InvalidInput) return again(email, { password: error.message });
     throw error;
   }
-  const { user } = signedIn;
-  const browserSession = await signInBrowser(c, user);
+  const { user, verifiedHash } = signedIn;
+  const browserSession = await signInBrowser(c, user, undefined, verifiedHash);
   await recordEvent(c, { type: "login_succeeded", userId: user.id });
   c.var.deps.logger.info("login", { request_id: c.var.requestId, user_id: user.id, via: "page" });
   return continueAuthorization(c, requestId, { signedInNow: true, browserSession });

@@ -206,6 +206,35 @@ describe("sign-in page", () => {
     }
   });
 
+  it("a password change that lands while the sign-in hashes: no browser session, no code", async () => {
+    const { h, authorizePath, browser } = await setup();
+    const signup = await h.request(
+      "/v1/signup",
+      json({ email: "ada@example.com", password: PASSWORD }),
+    );
+    const { access_token } = (await signup.json()) as { access_token: string };
+    const form = formOf(await (await browser.get(authorizePath())).text());
+    const hold = h.holdNextVerify();
+    // The sign-in with the old password verified it and is held there...
+    const racing = browser.post("/authorize/sign-in", {
+      ...form,
+      email: "ada@example.com",
+      password: PASSWORD,
+    });
+    await hold.reached;
+    // ...while the owner changes the password.
+    const change = await h.request("/v1/password", {
+      ...json({ current_password: PASSWORD, new_password: "a brand new passphrase" }),
+      headers: { "Content-Type": "application/json", Authorization: `Bearer ${access_token}` },
+    });
+    expect(change.status).toBe(204);
+    hold.release();
+    const res = await racing;
+    expect(res.status).toBe(400);
+    expect(res.headers.get("Location")).toBeNull();
+    expect(browser.jar.has("tessera_sso")).toBe(false);
+  });
+
   it("a malformed address: the error at the email field, what was typed kept", async () => {
     const { authorizePath, browser } = await setup();
     const form = formOf(await (await browser.get(authorizePath())).text());
