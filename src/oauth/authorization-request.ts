@@ -42,15 +42,19 @@ export function validateAuthorizationRequest(
   client: Client | undefined,
   params: Readonly<Record<string, string | undefined>>,
 ): { ok: true; request: AuthorizationRequest } | { ok: false; error: AuthorizationRequestError } {
-  if (!params.client_id) return page("client_id is missing");
-  if (!client) return page("Unknown client_id");
+  if (!params.client_id)
+    return page("The app that sent you here did not say who it is (client_id is missing).");
+  if (!client) return page("The app that sent you here is not registered (unknown client_id).");
   let redirectUri = params.redirect_uri;
   if (redirectUri === undefined && client.redirectUris.length === 1) {
     redirectUri = client.redirectUris[0];
   }
-  if (!redirectUri) return page("redirect_uri is missing");
+  if (!redirectUri)
+    return page("The app did not say where to return you (redirect_uri is missing).");
   if (!redirectUriMatches(client.redirectUris, redirectUri)) {
-    return page("redirect_uri is not registered for this client");
+    return page(
+      "The app asked to return you to an address it has not registered (redirect_uri), so you were not sent there.",
+    );
   }
   const state = params.state;
   const fail = (error: string, description: string) =>
