@@ -54,6 +54,19 @@ const REQUEST_ID = /^[A-Za-z0-9_-]{16,64}$/;
 const requestIdOf = (value: string | undefined) =>
   value !== undefined && REQUEST_ID.test(value) ? value : undefined;
 
+/**
+ * The start of every form POST of the flow: the CSRF check for `form`, then the pending
+ * authorization request its hidden `request` field names. A Response when either fails.
+ */
+async function readFlowForm(c: Ctx, form: "sign-in" | "sign-up" | "consent") {
+  const field = await readForm(c);
+  if (!csrfAccepted(c, form, field(CSRF_FIELD))) return renderFormRefused(c);
+  const requestId = requestIdOf(field("request"));
+  const pending = requestId ? await loadPendingAuthorization(c, requestId) : undefined;
+  if (!requestId || !pending) return renderExpiredRequest(c);
+  return { field, requestId, pending };
+}
+
 /** "15 minutes", "24 hours". */
 function duration(ms: number): string {
   const minutes = Math.round(ms / 60_000);
@@ -93,11 +106,9 @@ for (const mode of ["sign-in", "sign-up"] as const) {
 // ---- POST /authorize/sign-in -------------------------------------------------------------
 
 authorizePageRoutes.post("/authorize/sign-in", rateLimit("auth"), async (c) => {
-  const field = await readForm(c);
-  if (!csrfAccepted(c, "sign-in", field(CSRF_FIELD))) return renderFormRefused(c);
-  const requestId = requestIdOf(field("request"));
-  const pending = requestId ? await loadPendingAuthorization(c, requestId) : undefined;
-  if (!requestId || !pending) return renderExpiredRequest(c);
+  const read = await readFlowForm(c, "sign-in");
+  if (read instanceof Response) return read;
+  const { field, requestId, pending } = read;
   const again = (
     email: string,
     errors: { email?: string; password?: string },
@@ -143,11 +154,9 @@ authorizePageRoutes.post("/authorize/sign-in", rateLimit("auth"), async (c) => {
 // ---- POST /authorize/sign-up -------------------------------------------------------------
 
 authorizePageRoutes.post("/authorize/sign-up", rateLimit("auth"), async (c) => {
-  const field = await readForm(c);
-  if (!csrfAccepted(c, "sign-up", field(CSRF_FIELD))) return renderFormRefused(c);
-  const requestId = requestIdOf(field("request"));
-  const pending = requestId ? await loadPendingAuthorization(c, requestId) : undefined;
-  if (!requestId || !pending) return renderExpiredRequest(c);
+  const read = await readFlowForm(c, "sign-up");
+  if (read instanceof Response) return read;
+  const { field, requestId, pending } = read;
   const again = (
     email: string,
     errors: { email?: string; password?: string },
@@ -262,11 +271,9 @@ authorizePageRoutes.post("/authorize/forgot-password", rateLimit("auth"), async 
 // ---- POST /authorize/consent -------------------------------------------------------------
 
 authorizePageRoutes.post("/authorize/consent", rateLimit("auth"), async (c) => {
-  const field = await readForm(c);
-  if (!csrfAccepted(c, "consent", field(CSRF_FIELD))) return renderFormRefused(c);
-  const requestId = requestIdOf(field("request"));
-  const pending = requestId ? await loadPendingAuthorization(c, requestId) : undefined;
-  if (!requestId || !pending) return renderExpiredRequest(c);
+  const read = await readFlowForm(c, "consent");
+  if (read instanceof Response) return read;
+  const { field, requestId, pending } = read;
   const { request, client } = pending;
   const browserSession = await readBrowserSession(c);
   // Signed out meanwhile (another tab): the flow asks for a sign-in again.
