@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { createHmac } from "node:crypto";
 import { base64url } from "jose";
 
 /** A 6-digit code, uniform over 000000..999999 (rejection sampling, no modulo bias). */
@@ -17,11 +17,4 @@ export function newLinkToken(): string {
 /** What is stored for a code: HMAC-SHA256 bound to its challenge row, base64url. */
 export function codeDigest(key: Uint8Array, challengeId: string, code: string): string {
   return createHmac("sha256", key).update(`${challengeId}.${code}`).digest("base64url");
-}
-
-/** Constant-time comparison of two base64url digests. */
-export function digestsEqual(a: string, b: string): boolean {
-  const x = base64url.decode(a);
-  const y = base64url.decode(b);
-  return x.byteLength === y.byteLength && timingSafeEqual(x, y);
 }

@@ -1,9 +1,10 @@
 import { and, eq, gt, inArray, lt, lte, sql } from "drizzle-orm";
 import { type ChallengePurpose, emailChallenges } from "../db/schema.ts";
 import type { Database } from "../db/types.ts";
+import { digestsEqual } from "../lib/digests-equal.ts";
 import { sha256Base64url } from "../lib/sha256.ts";
 import { MAX_CODE_ATTEMPTS } from "./challenge-policy.ts";
-import { codeDigest, digestsEqual } from "./challenge-secrets.ts";
+import { codeDigest } from "./challenge-secrets.ts";
 
 /** A used challenge: whom it was for and what it proves. */
 export type RedeemedChallenge = typeof emailChallenges.$inferSelect;

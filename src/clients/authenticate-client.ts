@@ -1,7 +1,6 @@
-import { timingSafeEqual } from "node:crypto";
-import { base64url } from "jose";
 import type { Database } from "../db/types.ts";
 import { InvalidClient, InvalidInput } from "../errors.ts";
+import { digestsEqual } from "../lib/digests-equal.ts";
 import { type Client, FIRST_PARTY_CLIENT, hashClientSecret } from "./client.ts";
 import { findClient } from "./client-store.ts";
 
@@ -36,9 +35,7 @@ function parseBasic(header: string): { clientId: string; clientSecret: string } 
 
 async function secretMatches(client: Client, secret: string): Promise<boolean> {
   if (!client.secretHash) return false;
-  const expected = base64url.decode(client.secretHash);
-  const actual = base64url.decode(await hashClientSecret(secret));
-  return expected.byteLength === actual.byteLength && timingSafeEqual(expected, actual);
+  return digestsEqual(client.secretHash, await hashClientSecret(secret));
 }
 
 /**

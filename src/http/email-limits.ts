@@ -1,8 +1,8 @@
 import type { Context } from "hono";
 import { Throttled } from "../errors.ts";
+import { emailSendLimitKey } from "../rate-limits/email-send-key.ts";
 import { hitRateLimit } from "../rate-limits/hit-rate-limit.ts";
 import { rateLimitSubject } from "../rate-limits/rate-limit-subject.ts";
-import { emailSendLimitKey } from "../users/delete-account.ts";
 import type { AppEnv } from "./app-env.ts";
 import { clientIp } from "./client-ip.ts";
 

@@ -11,11 +11,8 @@ import {
 } from "../db/schema.ts";
 import type { Database } from "../db/types.ts";
 import { randomId } from "../lib/random-id.ts";
-import { sha256Base64url } from "../lib/sha256.ts";
+import { emailSendLimitKey } from "../rate-limits/email-send-key.ts";
 import { throttleKey } from "../rate-limits/login-throttle.ts";
-
-/** The per-address send limit's key (see `limitEmailSends`). */
-export const emailSendLimitKey = async (email: string) => `email:${await sha256Base64url(email)}`;
 
 /**
  * Deletes an account and what hangs off it, in one atomic batch
