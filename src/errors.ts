@@ -1,6 +1,6 @@
 /**
  * Domain errors: what a domain module (tokens, sessions, passwords, rate limits, clients,
- * keys) throws when an operation is refused. They know nothing of HTTP; the HTTP layer maps
+ * keys, providers, identities) throws when an operation is refused. They know nothing of HTTP; the HTTP layer maps
  * each `code` to a status and the JSON error shape in one place (`src/http/error-response.ts`,
  * see docs/design/errors.md). Messages are fixed sentences that never carry a secret, a
  * token or a stored value, so they may be shown to the caller.
@@ -13,7 +13,12 @@ export type DomainErrorCode =
   | "invalid_refresh_token"
   | "invalid_client"
   | "throttled"
-  | "hasher_busy";
+  | "hasher_busy"
+  | "upstream_token_invalid"
+  | "upstream_sign_in_failed"
+  | "account_exists"
+  | "last_identity"
+  | "provider_exists";
 
 /** The base of every domain error; `code` is stable, branch on it or on the class. */
 export abstract class DomainError extends Error {
@@ -91,6 +96,67 @@ export class HasherBusy extends DomainError {
   }
 }
 
+/**
+ * An upstream provider's id_token (the native exchange's `subject_token`) was refused: bad
+ * signature, unknown issuer, wrong audience, expired, nonce missing, wrong or already used.
+ * `reason` is for the log; the caller only learns "not valid".
+ */
+export class UpstreamTokenInvalid extends DomainError {
+  readonly code = "upstream_token_invalid";
+  constructor(readonly reason: string) {
+    super("The subject_token is not valid");
+    this.name = "UpstreamTokenInvalid";
+  }
+}
+
+/**
+ * Signing in through an upstream provider failed: the browser leg's state, code exchange,
+ * id_token or API answer was refused (`reason`, for the log), or the provider shared no email
+ * address for a new identity (then the message says so).
+ */
+export class UpstreamSignInFailed extends DomainError {
+  readonly code = "upstream_sign_in_failed";
+  constructor(
+    readonly reason: string,
+    message = "Signing in with the provider failed",
+  ) {
+    super(message);
+    this.name = "UpstreamSignInFailed";
+  }
+}
+
+/**
+ * An upstream sign-in found an account with the same email, but one side has not verified
+ * the address, so the identity is not linked (docs/design/upstream.md#identities-and-linking).
+ */
+export class AccountExists extends DomainError {
+  readonly code = "account_exists";
+  constructor() {
+    super(
+      "An account with this email already exists; sign in to it another way, then link this provider",
+    );
+    this.name = "AccountExists";
+  }
+}
+
+/** Unlinking this identity would leave the account no way in (no password, no other identity). */
+export class LastIdentity extends DomainError {
+  readonly code = "last_identity";
+  constructor() {
+    super("This identity is the account's last way to sign in; set a password first");
+    this.name = "LastIdentity";
+  }
+}
+
+/** An upstream provider with this name is already configured (operator CLI). */
+export class ProviderExists extends DomainError {
+  readonly code = "provider_exists";
+  constructor(readonly providerName: string) {
+    super("A provider with this name already exists");
+    this.name = "ProviderExists";
+  }
+}
+
 /** Every concrete domain error: `switch (error.code)` narrows to the class. */
 export type KnownDomainError =
   | InvalidInput
@@ -98,4 +164,9 @@ export type KnownDomainError =
   | InvalidRefreshToken
   | InvalidClient
   | Throttled
-  | HasherBusy;
+  | HasherBusy
+  | UpstreamTokenInvalid
+  | UpstreamSignInFailed
+  | AccountExists
+  | LastIdentity
+  | ProviderExists;

@@ -270,3 +270,96 @@ export const consents = sqliteTable(
   },
   (t) => [uniqueIndex("consents_user_client_idx").on(t.userId, t.clientId)],
 );
+
+/** What an upstream identity provider speaks (docs/design/upstream.md#providers). */
+export const PROVIDER_KINDS = ["oidc", "google", "microsoft", "github", "apple"] as const;
+export type ProviderKind = (typeof PROVIDER_KINDS)[number];
+
+/**
+ * Upstream identity providers (social sign-in), managed with `npm run providers`. A client
+ * secret or Apple's PKCS#8 key is sealed as a compact JWE (`dir`, `A256GCM`) under the
+ * provider-secret key; without one the provider is native-only (no browser leg).
+ */
+export const identityProviders = sqliteTable("identity_providers", {
+  /** Slug, `^[a-z0-9][a-z0-9-]{0,31}$`; part of the callback URL. */
+  name: text("name").primaryKey(),
+  kind: text("kind", { enum: PROVIDER_KINDS }).notNull(),
+  /** "Continue with <display_name>"; null: the kind's own name. */
+  displayName: text("display_name"),
+  issuer: text("issuer").notNull(),
+  /** JSON array; the first is the browser leg's, all are accepted as an id_token `aud`. */
+  clientIds: text("client_ids").notNull(),
+  /** Space-separated scopes asked for in the browser leg. */
+  scopes: text("scopes").notNull(),
+  /** GitHub: the REST API origin. */
+  apiUrl: text("api_url"),
+  /** Microsoft: `common`, `organizations`, `consumers` or a tenant id. */
+  tenant: text("tenant"),
+  /** Apple: the team id (`iss` of the client-secret JWT). */
+  teamId: text("team_id"),
+  /** Apple: the key id (`kid` of the client-secret JWT). */
+  keyId: text("key_id"),
+  /** Client secret, or Apple's private key PEM, as a compact JWE; null: native-only. */
+  secretJwe: text("secret_jwe"),
+  createdAt: integer("created_at").notNull(),
+});
+
+/**
+ * A user's accounts at upstream providers: one row per (provider name, subject). Kept when
+ * the provider is deleted, so adding it again under the same name restores them.
+ */
+export const identities = sqliteTable(
+  "identities",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    /** The provider's `name`. */
+    provider: text("provider").notNull(),
+    /** The provider's stable user id (`sub`; GitHub: the numeric user id). */
+    subject: text("subject").notNull(),
+    /** The address the provider last reported, normalised; null: none shared. */
+    email: text("email"),
+    emailVerified: integer("email_verified", { mode: "boolean" }).notNull().default(false),
+    name: text("name"),
+    createdAt: integer("created_at").notNull(),
+    lastUsedAt: integer("last_used_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("identities_provider_subject_idx").on(t.provider, t.subject),
+    index("identities_user_id_idx").on(t.userId),
+  ],
+);
+
+/**
+ * Browser legs under way at an upstream provider (10 minutes): the `state` sent there, the
+ * PKCE verifier and nonce, and the pending authorization request to continue. Single use.
+ */
+export const upstreamAuthorizations = sqliteTable(
+  "upstream_authorizations",
+  {
+    state: text("state").primaryKey(),
+    provider: text("provider").notNull(),
+    requestId: text("request_id").notNull(),
+    codeVerifier: text("code_verifier").notNull(),
+    /** OIDC kinds; null for GitHub (OAuth 2.0 only). */
+    nonce: text("nonce"),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+  },
+  (t) => [index("upstream_authorizations_expires_at_idx").on(t.expiresAt)],
+);
+
+/**
+ * Nonces of exchanged upstream id_tokens, each accepted once per provider until the token
+ * expires. Key: base64url(SHA-256(`<provider>.<nonce>`)).
+ */
+export const upstreamNonces = sqliteTable(
+  "upstream_nonces",
+  {
+    key: text("key").primaryKey(),
+    expiresAt: integer("expires_at").notNull(),
+  },
+  (t) => [index("upstream_nonces_expires_at_idx").on(t.expiresAt)],
+);

@@ -17,6 +17,9 @@ export const AUTH_EVENT_TYPES = [
   "email_changed",
   "otp_sign_in",
   "account_deleted",
+  "identity_linked",
+  "identity_unlinked",
+  "upstream_sign_in",
 ] as const;
 export type AuthEventType = (typeof AUTH_EVENT_TYPES)[number];
 

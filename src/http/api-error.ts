@@ -19,6 +19,8 @@ export const ERROR_STATUS = {
   not_found: 404,
   method_not_allowed: 405,
   user_exists: 409,
+  account_exists: 409,
+  last_identity: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   too_many_requests: 429,

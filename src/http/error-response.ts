@@ -49,6 +49,18 @@ export function apiErrorFromDomain(error: KnownDomainError): ApiError {
       return new ApiError("temporarily_unavailable", error.message, {
         headers: retryAfter(error.retryAfterS),
       });
+    // The reason stays in the log (the caller logs it); the answer is generic.
+    case "upstream_token_invalid":
+      return new ApiError("invalid_grant", "The subject_token is not valid");
+    case "upstream_sign_in_failed":
+      return new ApiError("invalid_grant", error.message);
+    case "account_exists":
+      return new ApiError("account_exists", error.message);
+    case "last_identity":
+      return new ApiError("last_identity", error.message);
+    // Operator CLI only; never thrown below a route.
+    case "provider_exists":
+      return new ApiError("invalid_request", error.message);
   }
 }
 

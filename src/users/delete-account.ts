@@ -4,6 +4,7 @@ import {
   browserSessions,
   consents,
   emailChallenges,
+  identities,
   loginThrottles,
   rateLimits,
   sessions,
@@ -17,7 +18,8 @@ import { throttleKey } from "../rate-limits/login-throttle.ts";
 /**
  * Deletes an account and what hangs off it, in one atomic batch
  * (docs/design/accounts.md#account-deletion): its sessions (so every refresh token fails at
- * once and introspection answers inactive), browser sign-ins and consents, pending emailed challenges, the sign-in delay and
+ * once and introspection answers inactive), browser sign-ins and consents, linked upstream
+ * identities (so the same Google or Apple account can sign up afresh), pending emailed challenges, the sign-in delay and
  * send counter of its address, its security events — and the user row. One `account_deleted`
  * event remains (user id, time, IP, user agent; no address), pruned with the others after
  * `AUTH_EVENTS_RETENTION`, so abuse can still be traced for a while. Returns whether the user
@@ -33,8 +35,9 @@ export async function deleteAccount(
     userAgent: string | null;
   },
 ): Promise<boolean> {
-  const [, , , , , , , , deleted] = await db.batch([
+  const [, , , , , , , , , deleted] = await db.batch([
     db.delete(sessions).where(eq(sessions.userId, input.userId)),
+    db.delete(identities).where(eq(identities.userId, input.userId)),
     db.delete(browserSessions).where(eq(browserSessions.userId, input.userId)),
     db.delete(consents).where(eq(consents.userId, input.userId)),
     db.delete(emailChallenges).where(eq(emailChallenges.userId, input.userId)),
