@@ -58,8 +58,14 @@ export async function bootstrap(input: BootstrapInput) {
   if (!config.rateLimits) {
     logger.warn("rate_limits_off", { message: "RATE_LIMITS=off: no per-IP rate limits" });
   }
-  const { refreshMacKey, keyEncryptionKey, emailCodeKey, webhookSigningKey, formCsrfKey } =
-    await deriveKeys(input.secret);
+  const {
+    refreshMacKey,
+    keyEncryptionKey,
+    emailCodeKey,
+    webhookSigningKey,
+    formCsrfKey,
+    providerSecretKey,
+  } = await deriveKeys(input.secret);
   if (config.production && config.email.transport.kind === "log") {
     logger.warn("email_transport_log", {
       message: "EMAIL_TRANSPORT=log in production: no email is delivered",
@@ -94,6 +100,7 @@ export async function bootstrap(input: BootstrapInput) {
     refreshMacKey,
     emailCodeKey,
     formCsrfKey,
+    providerSecretKey,
     mailer: input.mailer ?? mailer,
     outbox: input.mailer ? undefined : outbox,
     waitUntil: input.waitUntil,

@@ -24,6 +24,8 @@ export type AppDeps = {
   emailCodeKey: Uint8Array;
   /** HMAC key binding a hosted page's CSRF form field to its cookie, derived from the master secret. */
   formCsrfKey: Uint8Array;
+  /** Key sealing upstream providers' client secrets and Apple keys (JWE `dir` + `A256GCM`). */
+  providerSecretKey: Uint8Array;
   /** Delivers messages (`EMAIL_TRANSPORT`). */
   mailer: Mailer;
   /** Development only (`EMAIL_TRANSPORT=log`, not production): what was "sent". */

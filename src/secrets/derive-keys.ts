@@ -12,6 +12,8 @@ export type DerivedKeys = {
   webhookSigningKey: Uint8Array;
   /** 256-bit HMAC-SHA256 key binding the hosted pages' CSRF form field to its cookie. */
   formCsrfKey: Uint8Array;
+  /** 256-bit key encrypting upstream providers' client secrets and Apple keys at rest (JWE `dir` + `A256GCM`). */
+  providerSecretKey: Uint8Array;
 };
 
 const LABELS = {
@@ -20,6 +22,7 @@ const LABELS = {
   emailCode: "tessera/v1/email-code-mac",
   webhookSigning: "tessera/v1/email-webhook-signature",
   formCsrf: "tessera/v1/form-csrf",
+  providerSecret: "tessera/v1/provider-secret-encryption",
 } as const;
 
 const encoder = new TextEncoder();
@@ -46,6 +49,7 @@ export async function deriveKeys(secret: string): Promise<DerivedKeys> {
     emailCodeKey: await derive(LABELS.emailCode),
     webhookSigningKey: await derive(LABELS.webhookSigning),
     formCsrfKey: await derive(LABELS.formCsrf),
+    providerSecretKey: await derive(LABELS.providerSecret),
   };
 }
 
