@@ -15,6 +15,17 @@ export default defineConfig({
       },
       {
         test: {
+          // The Node app over a real libSQL server (sqld), one per test file.
+          name: "sqld",
+          environment: "node",
+          include: ["tests/sqld/**/*.test.ts"],
+          globalSetup: ["tests/sqld/global-setup.ts"],
+          testTimeout: 30_000,
+          hookTimeout: 30_000,
+        },
+      },
+      {
+        test: {
           name: "browser",
           environment: "node",
           include: ["tests/browser/**/*.test.ts"],

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { Client } from "@libsql/client";
 import { openNodeDatabase } from "../../src/db/libsql-node.ts";
 import { smtpMailer } from "../../src/node-runtime.ts";
 import { testHarness } from "./test-app.ts";
@@ -9,33 +10,54 @@ import type { HarnessFactory } from "./types.ts";
 
 export const MIGRATIONS = fileURLToPath(new URL("../../migrations", import.meta.url));
 
-/**
- * The Node harness: a fresh libSQL file in a temp dir with the committed migrations,
- * and the app built by the same `bootstrap` as `src/node.ts`.
- */
-export const createNodeHarness: HarnessFactory = async (env = {}) => {
-  const dir = await mkdtemp(join(tmpdir(), "tessera-test-"));
-  const removeDir = () => rm(dir, { recursive: true, force: true });
-  let opened: Awaited<ReturnType<typeof openNodeDatabase>> | undefined;
-  try {
-    opened = await openNodeDatabase({
-      url: `file:${join(dir, "tessera.db")}`,
-      migrationsFolder: MIGRATIONS,
-    });
-    const { client } = opened;
-    return await testHarness(
-      opened.db,
-      env,
-      async () => {
-        client.close();
-        await removeDir();
-      },
-      { smtp: smtpMailer },
-    );
-  } catch (error) {
-    // A harness that failed to start (bad variable, migration error) leaves nothing behind.
-    opened?.client.close();
-    await removeDir();
-    throw error;
-  }
+/** Where a Node harness's database lives: a `DATABASE_URL`, and what to do around opening it. */
+export type DatabasePlace = {
+  url: string;
+  /** After the production opener ran (migrations applied): make the database empty, if shared. */
+  prepare?(client: Client): Promise<void>;
+  /** After the client closed. */
+  release(): Promise<void>;
 };
+
+/** A fresh libSQL file in a temp dir, removed afterwards. */
+async function tempFile(): Promise<DatabasePlace> {
+  const dir = await mkdtemp(join(tmpdir(), "tessera-test-"));
+  return {
+    url: `file:${join(dir, "tessera.db")}`,
+    release: () => rm(dir, { recursive: true, force: true }),
+  };
+}
+
+/**
+ * A Node harness over the database `place` gives: opened by the production opener
+ * (`src/db/libsql-node.ts`, migrations applied), the app built by the same `bootstrap` as
+ * `src/node.ts`.
+ */
+export function nodeHarnessOn(place: () => Promise<DatabasePlace>): HarnessFactory {
+  return async (env = {}) => {
+    const { url, prepare, release } = await place();
+    let opened: Awaited<ReturnType<typeof openNodeDatabase>> | undefined;
+    try {
+      opened = await openNodeDatabase({ url, migrationsFolder: MIGRATIONS });
+      const { client } = opened;
+      await prepare?.(client);
+      return await testHarness(
+        opened.db,
+        env,
+        async () => {
+          client.close();
+          await release();
+        },
+        { smtp: smtpMailer },
+      );
+    } catch (error) {
+      // A harness that failed to start (bad variable, migration error) leaves nothing behind.
+      opened?.client.close();
+      await release();
+      throw error;
+    }
+  };
+}
+
+/** The Node harness: a fresh libSQL file in a temp dir with the committed migrations. */
+export const createNodeHarness: HarnessFactory = nodeHarnessOn(tempFile);
