@@ -41,6 +41,12 @@ export function dbErrorCases(createHarness: HarnessFactory) {
         const missingTable = await caught(h.db.run(sql`SELECT * FROM no_such_table`));
         expect(missingTable).toBeInstanceOf(Error);
         expect(isUniqueViolation(missingTable)).toBe(false);
+        // Another constraint (NOT NULL) is not a conflict either, on every driver.
+        const notNull = await caught(
+          h.db.run(sql`INSERT INTO users (id, email) VALUES ('n', 'n')`),
+        );
+        expect(notNull).toBeInstanceOf(Error);
+        expect(isUniqueViolation(notNull)).toBe(false);
         expect(isUniqueViolation(new Error("UNIQUE constraint failed: users.email"))).toBe(false);
       } finally {
         await h.close();
