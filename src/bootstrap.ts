@@ -24,6 +24,8 @@ import { pruneAuthorizationCodes } from "./oauth/authorization-codes.ts";
 import { pruneAuthorizationRequests } from "./oauth/authorization-requests.ts";
 import { ID_TOKEN_TTL_S } from "./oauth/id-token.ts";
 import { createPasswordHasher, type PasswordHasher } from "./passwords/hasher.ts";
+import { pruneUpstreamNonces } from "./providers/native-nonce.ts";
+import { pruneUpstreamAuthorizations } from "./providers/upstream-leg.ts";
 import { pruneThrottles } from "./rate-limits/prune-throttles.ts";
 import { deriveKeys } from "./secrets/derive-keys.ts";
 import { pruneBrowserSessions } from "./sso/browser-sessions.ts";
@@ -129,8 +131,8 @@ export async function bootstrap(input: BootstrapInput) {
     },
     /**
      * Scheduled clean-up: stale rate-limit counters and sign-in delays, auth events past
-     * `AUTH_EVENTS_RETENTION`, expired email challenges, authorization requests and codes, and
-     * ended browser sessions.
+     * `AUTH_EVENTS_RETENTION`, expired email challenges, authorization requests and codes,
+     * ended browser sessions, unfinished upstream legs and the nonces of expired upstream tokens.
      */
     pruneStale: async () => {
       const now = clock.now();
@@ -141,6 +143,8 @@ export async function bootstrap(input: BootstrapInput) {
         authorizationRequests: await pruneAuthorizationRequests(db, now),
         authorizationCodes: await pruneAuthorizationCodes(db, now),
         browserSessions: await pruneBrowserSessions(db, now),
+        upstreamAuthorizations: await pruneUpstreamAuthorizations(db, now),
+        upstreamNonces: await pruneUpstreamNonces(db, now),
       };
       if (Object.values(pruned).some((n) => n > 0)) {
         logger.info("pruned", pruned);

@@ -116,12 +116,19 @@ export class UpstreamTokenInvalid extends DomainError {
  */
 export class UpstreamSignInFailed extends DomainError {
   readonly code = "upstream_sign_in_failed";
+  /** The pending authorization request of the browser leg, once its state row was taken. */
+  readonly requestId?: string;
+  /** The provider answered the callback with `error=` (e.g. the person cancelled). */
+  readonly providerError?: { error: string; description?: string };
   constructor(
     readonly reason: string,
     message = "Signing in with the provider failed",
+    details: { requestId?: string; providerError?: { error: string; description?: string } } = {},
   ) {
     super(message);
     this.name = "UpstreamSignInFailed";
+    if (details.requestId !== undefined) this.requestId = details.requestId;
+    if (details.providerError !== undefined) this.providerError = details.providerError;
   }
 }
 

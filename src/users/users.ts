@@ -59,17 +59,32 @@ export async function insertUser(
 ): Promise<User | undefined> {
   const [user] = await db
     .insert(users)
-    .values({
-      id: randomId(),
-      email: input.email,
-      passwordHash: input.passwordHash,
-      emailVerifiedAt: input.emailVerified ? input.now : null,
-      createdAt: input.now,
-      updatedAt: input.now,
-    })
+    .values(newUserRow(input))
     .onConflictDoNothing({ target: users.email })
     .returning();
   return user;
+}
+
+/**
+ * The row of a new user, for a caller that inserts it in a batch with rows that hang off it
+ * (an upstream identity): there a taken email must fail the whole batch, so the caller
+ * inserts it without `onConflictDoNothing` and recognises the unique violation.
+ */
+export function newUserRow(input: {
+  id?: string;
+  email: string;
+  passwordHash: string;
+  now: number;
+  emailVerified?: boolean;
+}): typeof users.$inferInsert & { id: string } {
+  return {
+    id: input.id ?? randomId(),
+    email: input.email,
+    passwordHash: input.passwordHash,
+    emailVerifiedAt: input.emailVerified ? input.now : null,
+    createdAt: input.now,
+    updatedAt: input.now,
+  };
 }
 
 /**

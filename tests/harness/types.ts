@@ -40,7 +40,7 @@ export type Harness = {
   rotateKeys(): Promise<KeyRotation & { byAlg: Record<string, KeyRotation> }>;
   /** Scheduled key maintenance, as the cron trigger / Node timer runs it. */
   maintainKeys(): Promise<{ rotated: Array<KeyRotation & { alg: string }>; retired: string[] }>;
-  /** Scheduled pruning of stale rate-limit counters, sign-in delays, old auth events and expired email challenges. */
+  /** Scheduled pruning of stale rate-limit counters, sign-in delays, old auth events, expired email challenges and upstream legs and nonces. */
   pruneStale(): Promise<{
     rateLimits: number;
     loginThrottles: number;
@@ -49,6 +49,8 @@ export type Harness = {
     authorizationRequests: number;
     authorizationCodes: number;
     browserSessions: number;
+    upstreamAuthorizations: number;
+    upstreamNonces: number;
   }>;
   /** Registers an OAuth client as `npm run clients -- create` does. */
   registerClient(input: NewClient): Promise<{ clientId: string; clientSecret?: string }>;

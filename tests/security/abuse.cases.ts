@@ -205,6 +205,8 @@ export function abuseCases(createHarness: HarnessFactory) {
         authorizationRequests: 0,
         authorizationCodes: 0,
         browserSessions: 0,
+        upstreamAuthorizations: 0,
+        upstreamNonces: 0,
       };
       expect(await h.pruneStale()).toEqual(none);
       h.clock.advance(3 * 86_400_000);
