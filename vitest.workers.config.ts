@@ -23,8 +23,12 @@ export default defineConfig(async () => ({
     name: "workers",
     include: ["tests/worker/**/*.test.ts"],
     setupFiles: ["./tests/worker/apply-migrations.ts"],
-    // The HTTP mail sink (Node), which tests in workerd reach at inject("mailSinkUrl").
-    globalSetup: ["./tests/worker/mail-sink.global-setup.ts"],
+    // The HTTP mail sink (Node), which tests in workerd reach at inject("mailSinkUrl"), and the
+    // upstream identity providers of the social sign-in tests, at inject("upstreams").
+    globalSetup: [
+      "./tests/worker/mail-sink.global-setup.ts",
+      "./tests/worker/upstream.global-setup.ts",
+    ],
     testTimeout: 30_000,
     hookTimeout: 30_000,
   },
