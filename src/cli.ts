@@ -7,7 +7,14 @@
  *                      [--access-token-ttl <dur>] [--refresh-token-ttl <dur>] [--json]
  *   npm run clients -- list [--json]
  *   npm run clients -- delete <client_id>
+ *   npm run providers -- add oidc|google|microsoft|github|apple [--name <slug>]
+ *                      --client-id <id>... [--client-secret <s>] [--issuer <url>]
+ *                      [--display-name <text>] [--scopes "a b"] [--api-url <url>] [--tenant <t>]
+ *                      [--team-id <id> --key-id <id> --private-key-file <AuthKey.p8>] [--json]
+ *   npm run providers -- list [--json]
+ *   npm run providers -- delete <name>
  */
+import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { bootstrap } from "./bootstrap.ts";
 import { CLIENT_GRANT_TYPES, parseScopes } from "./clients/client.ts";
@@ -15,10 +22,13 @@ import { createClient, deleteClient, listClients } from "./clients/client-store.
 import { type Config, ConfigError, parseConfig, SIGNING_ALGS, type SigningAlg } from "./config.ts";
 import { signingKeys } from "./db/schema.ts";
 import type { Database } from "./db/types.ts";
+import { InvalidInput, ProviderExists } from "./errors.ts";
 import { ensureSigningKeys } from "./keys/ensure-signing-keys.ts";
 import { createLogger } from "./lib/logger.ts";
 import { openNodeRuntime } from "./node-runtime.ts";
 import { isRegistrableRedirectUri } from "./oauth/redirect-uri.ts";
+import { callbackUrl, PROVIDER_KINDS, type ProviderKind } from "./providers/provider.ts";
+import { addProvider, deleteProvider, listProviders } from "./providers/provider-store.ts";
 import { deriveKeys } from "./secrets/derive-keys.ts";
 
 /** A usage mistake: printed as one line, exit code 2. */
@@ -216,13 +226,167 @@ async function clientsCommand(args: string[], db: Database, secret: string) {
   throw new UsageError("usage: clients create|list|delete (see README)");
 }
 
+const PROVIDERS_USAGE =
+  "usage: providers add oidc|google|microsoft|github|apple [flags] | providers list [--json] | providers delete <name> (see README)";
+
+/** Flags only some kinds take. */
+const KIND_FLAGS: Record<string, ProviderKind[]> = {
+  "api-url": ["github"],
+  tenant: ["microsoft"],
+  "team-id": ["apple"],
+  "key-id": ["apple"],
+  "private-key-file": ["apple"],
+  "client-secret": ["oidc", "google", "microsoft", "github"],
+};
+
+async function providersCommand(args: string[], config: Config, db: Database, secret: string) {
+  const { positionals, values } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      name: { type: "string" },
+      "client-id": { type: "string", multiple: true },
+      "client-secret": { type: "string" },
+      "display-name": { type: "string" },
+      issuer: { type: "string" },
+      "api-url": { type: "string" },
+      tenant: { type: "string" },
+      "team-id": { type: "string" },
+      "key-id": { type: "string" },
+      "private-key-file": { type: "string" },
+      scopes: { type: "string" },
+      json: { type: "boolean", default: false },
+    },
+  });
+  const [action, arg, ...extra] = positionals;
+  if (action === "add") {
+    if (extra.length > 0) throw new UsageError(`providers add: unexpected argument ${extra[0]}`);
+    if (!arg || !(PROVIDER_KINDS as readonly string[]).includes(arg)) {
+      throw new UsageError(`providers add: the kind must be one of ${PROVIDER_KINDS.join(", ")}`);
+    }
+    const kind = arg as ProviderKind;
+    for (const [flag, kinds] of Object.entries(KIND_FLAGS)) {
+      if (values[flag as keyof typeof values] !== undefined && !kinds.includes(kind)) {
+        throw new UsageError(`providers add: ${kind} does not take --${flag}`);
+      }
+    }
+    if (!values["client-id"]?.length) {
+      throw new UsageError("providers add: --client-id is required");
+    }
+    if (kind === "oidc" && values.issuer === undefined) {
+      throw new UsageError("providers add: oidc needs --issuer");
+    }
+    let providerSecret = values["client-secret"];
+    if (kind === "apple") {
+      const given = [values["team-id"], values["key-id"], values["private-key-file"]];
+      if (given.some((v) => v !== undefined) && given.some((v) => v === undefined)) {
+        throw new UsageError(
+          "providers add: apple's browser leg needs --team-id, --key-id and --private-key-file together",
+        );
+      }
+      const file = values["private-key-file"];
+      if (file !== undefined) {
+        try {
+          providerSecret = await readFile(file, "utf8");
+        } catch {
+          throw new UsageError(`providers add: cannot read --private-key-file ${file}`);
+        }
+      }
+    }
+    const { providerSecretKey } = await deriveKeys(secret);
+    let provider: Awaited<ReturnType<typeof addProvider>>;
+    try {
+      provider = await addProvider(
+        db,
+        {
+          kind,
+          clientIds: values["client-id"],
+          ...(values.name !== undefined && { name: values.name }),
+          ...(values.issuer !== undefined && { issuer: values.issuer }),
+          ...(values.scopes !== undefined && {
+            scopes: values.scopes.split(/\s+/).filter(Boolean),
+          }),
+          ...(values["display-name"] !== undefined && { displayName: values["display-name"] }),
+          ...(values["api-url"] !== undefined && { apiUrl: values["api-url"] }),
+          ...(values.tenant !== undefined && { tenant: values.tenant }),
+          ...(values["team-id"] !== undefined && { teamId: values["team-id"] }),
+          ...(values["key-id"] !== undefined && { keyId: values["key-id"] }),
+          ...(providerSecret !== undefined && { secret: providerSecret }),
+        },
+        { secretKey: providerSecretKey, now: Date.now() },
+      );
+    } catch (error) {
+      if (error instanceof InvalidInput) {
+        throw new UsageError(`providers add: --${error.field}: ${error.message}`);
+      }
+      if (error instanceof ProviderExists) {
+        throw new Error(
+          `A provider named ${error.providerName} already exists; delete it first or pick another --name`,
+        );
+      }
+      throw error;
+    }
+    const callback = callbackUrl(config.issuer, provider.name);
+    if (values.json) {
+      console.log(
+        JSON.stringify({ name: provider.name, kind: provider.kind, callback_url: callback }),
+      );
+    } else {
+      console.log(`Added provider ${provider.name} (${provider.kind}), issuer ${provider.issuer}.`);
+      if (provider.browserLeg) {
+        console.log(`Register this redirect URI at the provider: ${callback}`);
+      } else {
+        console.log(
+          'Native-only: no client secret or key, so no "Continue with" button; apps exchange its id_tokens.',
+        );
+      }
+    }
+    return;
+  }
+  if (action === "list") {
+    const view = (await listProviders(db)).map((p) => ({
+      name: p.name,
+      kind: p.kind,
+      display_name: p.displayName,
+      issuer: p.issuer,
+      client_ids: p.clientIds,
+      scopes: p.scopes.join(" "),
+      callback_url: callbackUrl(config.issuer, p.name),
+      browser_leg: p.browserLeg,
+      created_at: iso(p.createdAt),
+    }));
+    if (values.json) console.log(JSON.stringify(view, null, 2));
+    else
+      console.log(
+        table(
+          view.map((p) => ({
+            ...p,
+            client_ids: p.client_ids.join(" "),
+            browser_leg: String(p.browser_leg),
+          })),
+        ),
+      );
+    return;
+  }
+  if (action === "delete") {
+    if (!arg || extra.length > 0) throw new UsageError("usage: providers delete <name>");
+    if (!(await deleteProvider(db, arg))) throw new UsageError(`No provider ${arg}`);
+    console.log(`Deleted provider ${arg}. Identities linked through it are kept.`);
+    return;
+  }
+  throw new UsageError(PROVIDERS_USAGE);
+}
+
 async function main() {
   const [group, ...rest] = process.argv.slice(2);
-  if (group !== "keys" && group !== "clients") throw new UsageError("usage: cli.js keys|clients …");
+  if (group !== "keys" && group !== "clients" && group !== "providers") {
+    throw new UsageError("usage: cli.js keys|clients|providers …");
+  }
   const config = parseConfig(process.env);
   const { db, client, secret } = await openNodeRuntime(config);
   try {
     if (group === "keys") await keysCommand(rest, config, db, secret);
+    else if (group === "providers") await providersCommand(rest, config, db, secret);
     else await clientsCommand(rest, db, secret);
   } finally {
     client.close();
@@ -230,6 +394,12 @@ async function main() {
 }
 
 main().catch((error: unknown) => {
+  // parseArgs: an unknown flag or a flag without its value is a usage mistake too.
+  const argError = (error as { code?: unknown }).code;
+  if (typeof argError === "string" && argError.startsWith("ERR_PARSE_ARGS_")) {
+    console.error((error as Error).message);
+    process.exit(2);
+  }
   if (error instanceof UsageError || error instanceof ConfigError) {
     console.error(error.message);
     process.exit(error instanceof UsageError ? 2 : 1);
