@@ -5,23 +5,14 @@ import { randomId } from "../lib/random-id.ts";
 import { redeemAuthorizationCode } from "../oauth/authorization-codes.ts";
 import { signIdToken } from "../oauth/id-token.ts";
 import { verifyPkce } from "../oauth/pkce.ts";
-import { createSession } from "../sessions/create-session.ts";
 import { revokeSession } from "../sessions/revoke-sessions.ts";
-import { sessionPolicy } from "../sessions/session-policy.ts";
-import { issueTokens, type TokenResponse } from "../tokens/issue-tokens.ts";
 import { findUserById } from "../users/users.ts";
 import { ApiError } from "./api-error.ts";
 import type { AppEnv } from "./app-env.ts";
-import { clientIp } from "./client-ip.ts";
-import { tokenDeps } from "./token-deps.ts";
+import { type ClientTokens, startClientSession } from "./start-session.ts";
 
 /** The token response of the code grant: the tokens, their scope and, with `openid`, an ID token. */
-export type CodeGrantResponse = Omit<
-  TokenResponse,
-  "refresh_token" | "refresh_token_expires_in"
-> & {
-  refresh_token?: string;
-  refresh_token_expires_in?: number;
+export type CodeGrantResponse = ClientTokens & {
   scope: string;
   id_token?: string;
 };
@@ -82,30 +73,15 @@ export async function exchangeAuthorizationCode(
   const user = await findUserById(db, grant.userId);
   if (!user) throw invalidGrant("The user no longer exists");
 
-  const policy = sessionPolicy(config);
-  const session = await createSession(db, policy, {
-    id: sessionId,
+  const { tokens } = await startClientSession(c, {
     userId: user.id,
-    clientId: client.clientId,
-    userAgent: c.req.header("User-Agent"),
-    ip: clientIp(c),
-    now,
+    client,
+    id: sessionId,
     scope: grant.scope,
     authTime: grant.authTime,
-    ...(client.refreshTokenTtl ? { maxAgeMs: client.refreshTokenTtl * 1000 } : {}),
   });
-  const tokens = await issueTokens(
-    tokenDeps(deps, client),
-    policy,
-    { ...session, sessionId: session.id },
-    now,
-  );
   const scopes = grant.scope.split(" ").filter(Boolean);
   const response: CodeGrantResponse = { ...tokens, scope: grant.scope };
-  if (!client.grantTypes.includes("refresh_token")) {
-    delete response.refresh_token;
-    delete response.refresh_token_expires_in;
-  }
   if (scopes.includes("openid")) {
     response.id_token = await signIdToken(deps.keys, {
       issuer: config.issuer,
