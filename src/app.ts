@@ -15,6 +15,7 @@ import { authorizePageRoutes } from "./routes/authorize-pages.tsx";
 import { devOutboxRoutes } from "./routes/dev-outbox.ts";
 import { emailChangeRoutes } from "./routes/email-change.ts";
 import { eventRoutes } from "./routes/events.ts";
+import { identityRoutes } from "./routes/identities.ts";
 import { logoutRoutes } from "./routes/logout.ts";
 import { meRoutes } from "./routes/me.ts";
 import { oauthRoutes } from "./routes/oauth.ts";
@@ -105,6 +106,7 @@ export function createApp(deps: AppDeps) {
   app.route("/", oauthRoutes);
   app.route("/", meRoutes);
   app.route("/", sessionRoutes);
+  app.route("/", identityRoutes);
   app.route("/", passwordRoutes);
   app.route("/", passwordResetRoutes);
   app.route("/", verifyEmailRoutes);

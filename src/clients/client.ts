@@ -4,11 +4,15 @@ import { sha256Base64url } from "../lib/sha256.ts";
 /** The built-in public client behind `/v1/signup` and `/v1/login`. */
 export const FIRST_PARTY_CLIENT_ID = "first-party";
 
+/** RFC 8693 token exchange: an upstream provider's id_token for a session (docs/design/upstream.md). */
+export const TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange";
+
 /** Grant types a client may be registered for. */
 export const CLIENT_GRANT_TYPES = [
   "refresh_token",
   "client_credentials",
   "authorization_code",
+  TOKEN_EXCHANGE_GRANT,
 ] as const;
 export type ClientGrantType = (typeof CLIENT_GRANT_TYPES)[number];
 
@@ -36,14 +40,15 @@ export type Client = {
 
 /**
  * The built-in public client behind `/v1/signup` and `/v1/login`: it refreshes without a
- * secret (an app cannot keep one), and only its own sessions' tokens.
+ * secret (an app cannot keep one), and only its own sessions' tokens; a mobile app naming no
+ * client trades a provider's id_token through it (the native token exchange).
  */
 export const FIRST_PARTY_CLIENT: Client = Object.freeze({
   clientId: FIRST_PARTY_CLIENT_ID,
   name: "Tessera first-party apps",
   confidential: false,
   secretHash: null,
-  grantTypes: Object.freeze(["refresh_token"]),
+  grantTypes: Object.freeze(["refresh_token", TOKEN_EXCHANGE_GRANT]),
   redirectUris: Object.freeze([]),
   postLogoutRedirectUris: Object.freeze([]),
   scopes: Object.freeze([]),

@@ -55,6 +55,10 @@ export const TokenResponseSchema = z
     scope: z.string().optional(),
     id_token: z.string().optional(),
     user: UserSchema.optional(),
+    issued_token_type: z.string().optional().openapi({
+      description:
+        "Token exchange (RFC 8693 §2.2.1): urn:ietf:params:oauth:token-type:access_token",
+    }),
   })
   .openapi("TokenResponse");
 

@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { authenticateClient } from "../clients/authenticate-client.ts";
-import { type Client, parseScopes } from "../clients/client.ts";
+import { type Client, parseScopes, TOKEN_EXCHANGE_GRANT } from "../clients/client.ts";
 import { InvalidClient } from "../errors.ts";
 import { ApiError } from "../http/api-error.ts";
 import { exchangeAuthorizationCode } from "../http/code-grant.ts";
@@ -11,6 +11,7 @@ import { assertAllowedOrigin, inCookie, readRefreshCookie } from "../http/refres
 import { createRouter } from "../http/router.ts";
 import { commonErrors, errorResponse, TokenResponseSchema } from "../http/schemas.ts";
 import { tokenDeps } from "../http/token-deps.ts";
+import { exchangeUpstreamToken } from "../http/token-exchange.ts";
 import { sessionPolicy } from "../sessions/session-policy.ts";
 import { accessTokenSettings, signAccessToken } from "../tokens/access-token.ts";
 import { issueTokens } from "../tokens/issue-tokens.ts";
@@ -26,6 +27,22 @@ const TokenRequestSchema = z
     scope: z.string().optional(),
     client_id: z.string().optional(),
     client_secret: z.string().optional(),
+    subject_token: z
+      .string()
+      .optional()
+      .openapi({ description: "Token exchange: the provider's id_token" }),
+    subject_token_type: z
+      .string()
+      .optional()
+      .openapi({ example: "urn:ietf:params:oauth:token-type:id_token" }),
+    nonce: z.string().optional().openapi({
+      description: "Token exchange: the raw nonce the app generated for the provider's sign-in",
+    }),
+    requested_token_type: z.string().optional(),
+    actor_token: z.string().optional().openapi({ description: "Not supported" }),
+    actor_token_type: z.string().optional().openapi({ description: "Not supported" }),
+    audience: z.string().optional().openapi({ description: "Not supported" }),
+    resource: z.string().optional().openapi({ description: "Not supported" }),
   })
   .openapi("TokenRequest");
 
@@ -37,8 +54,13 @@ const tokenRoute = createRoute({
   description:
     "`authorization_code` exchanges a code (PKCE S256, single use, 60 s) for tokens and, with " +
     "`openid`, an ID token; `refresh_token` rotates a refresh token; `client_credentials` issues a service token to " +
-    "an authenticated confidential client. Client authentication: `client_secret_basic`, " +
-    "`client_secret_post`, or none for public clients.",
+    "an authenticated confidential client; `urn:ietf:params:oauth:grant-type:token-exchange` (RFC 8693) " +
+    "trades an upstream provider's `id_token` (`subject_token_type` " +
+    "`urn:ietf:params:oauth:token-type:id_token`) and the app's raw `nonce` for a session: the token " +
+    "response with `user` and `issued_token_type` (409 `account_exists` when an account with that " +
+    "email exists and the link is not proven on both sides). Client authentication: " +
+    "`client_secret_basic`, `client_secret_post`, or none for public clients (none at all: the " +
+    "built-in first-party client).",
   middleware: [rateLimit("token"), rejectRepeatedJsonParams],
   request: { body: oauthBody(TokenRequestSchema) },
   responses: {
@@ -47,6 +69,7 @@ const tokenRoute = createRoute({
       content: { "application/json": { schema: TokenResponseSchema } },
     },
     401: errorResponse("invalid_client"),
+    409: errorResponse("account_exists (token exchange)"),
     ...commonErrors,
   },
 });
@@ -56,6 +79,7 @@ export const SUPPORTED_GRANTS = [
   "authorization_code",
   "refresh_token",
   "client_credentials",
+  TOKEN_EXCHANGE_GRANT,
 ] as const;
 
 /**
@@ -105,6 +129,13 @@ export const tokenRoutes = createRouter().openapi(tokenRoute, async (c) => {
 
   if (grant === "authorization_code") {
     const body = await exchangeAuthorizationCode(c, client, params);
+    return c.json(body as z.infer<typeof TokenResponseSchema>, 200, noStore);
+  }
+
+  if (grant === TOKEN_EXCHANGE_GRANT) {
+    // The session carries the scopes asked for (all the client's when none): §3.3 as below.
+    const scope = grantedScopes(client, params.scope).join(" ");
+    const body = await exchangeUpstreamToken(c, client, params, { scope });
     return c.json(body as z.infer<typeof TokenResponseSchema>, 200, noStore);
   }
 

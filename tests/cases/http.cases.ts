@@ -159,7 +159,12 @@ export function httpCases(createHarness: HarnessFactory) {
           issuer: h.config.issuer,
           token_endpoint: `${h.config.issuer}/oauth/token`,
           jwks_uri: `${h.config.issuer}/.well-known/jwks.json`,
-          grant_types_supported: ["authorization_code", "refresh_token", "client_credentials"],
+          grant_types_supported: [
+            "authorization_code",
+            "refresh_token",
+            "client_credentials",
+            "urn:ietf:params:oauth:grant-type:token-exchange",
+          ],
           revocation_endpoint: `${h.config.issuer}/oauth/revoke`,
           introspection_endpoint: `${h.config.issuer}/oauth/introspect`,
           access_token_signing_alg_values_supported: ["EdDSA"],
