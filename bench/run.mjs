@@ -12,8 +12,9 @@ import { createClient } from "@libsql/client";
 import { decodeProtectedHeader, importJWK, jwtVerify } from "jose";
 import { createVerifier } from "tessera/verify";
 import { load, loop } from "./lib/measure.mjs";
+import { openAuthRefreshTokens } from "./lib/openauth.mjs";
 import { refreshChains } from "./lib/refresh-chains.mjs";
-import { rssMiB, startBareHono, startTessera } from "./lib/servers.mjs";
+import { rssMiB, startBareHono, startOpenAuth, startTessera } from "./lib/servers.mjs";
 
 const { values } = parseArgs({
   options: { quick: { type: "boolean", default: false }, json: { type: "string" } },
@@ -111,25 +112,38 @@ async function bareRotationSql(concurrency) {
 async function main() {
   const tessera = await startTessera();
   const bare = await startBareHono();
+  const openAuth = await startOpenAuth();
   const rss = { tesseraStart: rssMiB(tessera.pid), benchStart: rssMiB(process.pid) };
   console.error(
-    `tessera ${tessera.url} (pid ${tessera.pid}), bare hono ${bare.url}; ${SECONDS}s per run`,
+    `tessera ${tessera.url} (pid ${tessera.pid}), bare hono ${bare.url}, openauth ${openAuth.url}; ${SECONDS}s per run`,
   );
 
   const signup = await post(tessera.url, "/v1/signup", { email: EMAIL, password: PASSWORD });
   if (signup.status !== 201) throw new Error(`signup failed: ${signup.status}`);
   const { access_token } = await signup.json();
 
-  // 1. Refresh rotation over HTTP vs the bare rotation SQL statement.
+  // 1. Refresh rotation over HTTP vs the bare rotation SQL statement, and vs the peer:
+  // OpenAuth's own refresh grant, each connection rotating its own chain there too. Tessera
+  // and OpenAuth run back to back at each connection count, so both see the same machine.
   console.error("1. refresh rotation");
   const chains = refreshChains(await freshSessions(tessera.url, Math.max(...CONNECTIONS)));
+  const openAuthChains = refreshChains(
+    await openAuthRefreshTokens(openAuth.url, Math.max(...CONNECTIONS)),
+    "/token",
+  );
   const refreshResults = [];
+  const openAuthResults = [];
   for (const connections of CONNECTIONS) {
     chains.reset();
     refreshResults.push(
       await load({ url: tessera.url, connections, duration: SECONDS, ...chains.options }),
     );
+    openAuthChains.reset();
+    openAuthResults.push(
+      await load({ url: openAuth.url, connections, duration: SECONDS, ...openAuthChains.options }),
+    );
   }
+  await openAuth.stop();
   for (const [i, connections] of CONNECTIONS.entries()) {
     const baseline = await bareRotationSql(connections);
     record(
@@ -138,6 +152,15 @@ async function main() {
       refreshResults[i],
       "bare UPDATE…RETURNING via @libsql/client",
       baseline,
+    );
+  }
+  for (const [i, connections] of CONNECTIONS.entries()) {
+    record(
+      "refresh rotation vs OpenAuth",
+      connections,
+      refreshResults[i],
+      "OpenAuth 0.4.3 refresh grant (MemoryStorage)",
+      openAuthResults[i],
     );
   }
 

@@ -79,7 +79,7 @@ export async function startTessera(env = {}) {
     stdio: ["ignore", log, log],
   });
   closeSync(log);
-  const url = await waitForLine(child, logFile, /listening on (http:\/\/localhost:\d+)/);
+  const url = await waitForLine(child, logFile, /listening on (http:\/\/localhost:\d+)/, "tessera");
   const stop = stopper(child);
   return {
     url: url.replace("localhost", "127.0.0.1"),
@@ -96,7 +96,7 @@ export async function startTessera(env = {}) {
 }
 
 /** Polls a log file until `pattern` matches (the child writes its URL there). */
-async function waitForLine(child, file, pattern) {
+async function waitForLine(child, file, pattern, name) {
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     const match = pattern.exec(readFileSync(file, "utf8"));
@@ -104,7 +104,7 @@ async function waitForLine(child, file, pattern) {
     if (child.exitCode !== null) break;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  throw new Error(`tessera did not start:\n${readFileSync(file, "utf8")}`);
+  throw new Error(`${name} did not start:\n${readFileSync(file, "utf8")}`);
 }
 
 /** The bare Hono baseline: same framework, same adapter, a constant JSON body. */
@@ -115,4 +115,35 @@ export async function startBareHono() {
   });
   const url = await waitForUrl(child, /listening on (http:\/\/127\.0\.0\.1:\d+)/, "bare hono");
   return { url, pid: child.pid, stop: stopper(child) };
+}
+
+/**
+ * The peer: OpenAuth 0.4.3 (bench/openauth-issuer.mjs, MemoryStorage) on the same adapter.
+ * Its request log (always on in OpenAuth's issuer) goes to a file, as Tessera's does.
+ */
+export async function startOpenAuth() {
+  const dir = await mkdtemp(join(tmpdir(), "tessera-bench-openauth-"));
+  const logFile = join(dir, "openauth.log");
+  const log = openSync(logFile, "w");
+  const child = spawn(process.execPath, [join(ROOT, "bench/openauth-issuer.mjs")], {
+    cwd: dir,
+    env: { PATH: process.env.PATH, NODE_ENV: "production" },
+    stdio: ["ignore", log, log],
+  });
+  closeSync(log);
+  const url = await waitForLine(
+    child,
+    logFile,
+    /listening on (http:\/\/127\.0\.0\.1:\d+)/,
+    "openauth",
+  );
+  const stop = stopper(child);
+  return {
+    url,
+    pid: child.pid,
+    stop: async () => {
+      await stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 }
