@@ -45,6 +45,7 @@ export type BootstrapInput = {
   /** A mailer to use instead of `EMAIL_TRANSPORT`'s (tests that stall delivery). */
   mailer?: Mailer;
   waitUntil?: AppDeps["waitUntil"];
+  groupCommit?: AppDeps["groupCommit"];
   socketAddress?: AppDeps["socketAddress"];
   assets?: AppDeps["assets"];
 };
@@ -106,6 +107,7 @@ export async function bootstrap(input: BootstrapInput) {
     mailer: input.mailer ?? mailer,
     outbox: input.mailer ? undefined : outbox,
     waitUntil: input.waitUntil,
+    groupCommit: input.groupCommit,
     logger,
     socketAddress: input.socketAddress,
     assets: input.assets,

@@ -7,6 +7,7 @@ import type { Outbox } from "./email/transports/log.ts";
 import type { KeyStore } from "./keys/key-store.ts";
 import type { Logger } from "./lib/logger.ts";
 import type { PasswordHasher } from "./passwords/hasher.ts";
+import type { GroupCommit } from "./tokens/rotation-commits.ts";
 
 /**
  * Everything the app needs from its runtime, built by an entry file (Node or Workers)
@@ -36,6 +37,12 @@ export type AppDeps = {
    */
   waitUntil?: (c: Context, task: Promise<unknown>) => void;
   logger: Logger;
+  /**
+   * Group commit for refresh rotations (docs/performance.md#group-commit): the Node entry
+   * schedules a flush after the event loop's I/O phase, so the rotations of the requests
+   * read together commit in one transaction. Unset (the Worker), each commits on its own.
+   */
+  groupCommit?: GroupCommit;
   /** The peer address of the connection, when the runtime knows it. */
   socketAddress?: (c: Context) => string | undefined;
   /**

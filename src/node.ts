@@ -76,6 +76,9 @@ async function main() {
     logger,
     hasher: { concurrency: Math.min(poolSize, Math.max(1, availableParallelism())) },
     socketAddress: (c) => getConnInfo(c).remote.address,
+    // The libSQL file's driver commits synchronously: the rotations of the requests read in one
+    // I/O phase commit together right after it (docs/performance.md#group-commit).
+    groupCommit: (flush) => setImmediate(flush),
     assets: directoryAssets(STATIC_DIR),
     smtp: smtpMailer,
   });

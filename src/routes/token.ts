@@ -178,6 +178,7 @@ export const tokenRoutes = createRouter().openapi(tokenRoute, async (c) => {
       macKey: deps.refreshMacKey,
       logger: deps.logger,
       onReuse: (reused) => recordEvent(c, { type: "refresh_token_reuse", ...reused }),
+      groupCommit: deps.groupCommit,
     },
     // Bound to its client: another client's token is invalid_grant (§6, §10.4).
     { refreshToken, clientId: client.clientId, now },

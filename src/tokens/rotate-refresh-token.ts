@@ -1,6 +1,3 @@
-import { and, eq, gt, isNull, sql } from "drizzle-orm";
-import { prepared } from "../db/prepared.ts";
-import { sessions } from "../db/schema.ts";
 import type { Database } from "../db/types.ts";
 import { InvalidRefreshToken } from "../errors.ts";
 import type { Logger } from "../lib/logger.ts";
@@ -12,6 +9,7 @@ import {
   type SessionState,
 } from "../sessions/session-policy.ts";
 import { mintRefreshToken, readRefreshToken } from "./refresh-token.ts";
+import { commitRotation, type GroupCommit } from "./rotation-commits.ts";
 
 /** The session a refresh token now belongs to, and the refresh token to hand back. */
 export type RotatedSession = SessionState & {
@@ -19,42 +17,10 @@ export type RotatedSession = SessionState & {
 };
 
 /**
- * Step 2's conditional UPDATE … RETURNING, prepared once per database: the one statement of
- * every refresh (and its hot path).
- */
-const rotationStatement = (db: Database) =>
-  prepared(db, "rotateRefreshToken", (d) =>
-    d
-      .update(sessions)
-      .set({
-        // set() takes SQL, not bare placeholders: wrap each.
-        generation: sql`${sql.placeholder("next")}`,
-        rotatedAt: sql`${sql.placeholder("now")}`,
-        lastUsedAt: sql`${sql.placeholder("now")}`,
-      })
-      .where(
-        and(
-          eq(sessions.id, sql.placeholder("id")),
-          eq(sessions.generation, sql.placeholder("generation")),
-          isNull(sessions.revokedAt),
-          gt(sessions.expiresAt, sql.placeholder("now")),
-          gt(sessions.lastUsedAt, sql.placeholder("idleSince")),
-          eq(sessions.clientId, sql.placeholder("clientId")),
-        ),
-      )
-      .returning({
-        userId: sessions.userId,
-        clientId: sessions.clientId,
-        expiresAt: sessions.expiresAt,
-        scope: sessions.scope,
-      })
-      .prepare(),
-  );
-
-/**
  * Rotates a refresh token (docs/design/tokens.md#rotation, steps 1–4):
  * 1. MAC check in constant time; forged tokens never reach the database.
- * 2. One conditional `UPDATE … RETURNING` advances `generation` from g to g+1.
+ * 2. One conditional `UPDATE … RETURNING` advances `generation` from g to g+1 (committed
+ *    together with the other rotations of the moment under `groupCommit`).
  * 3. If no row came back: a concurrent refresher that is the direct parent of the live
  *    generation, within the reuse grace, converges on the same `(sid, g+1)` token.
  * 4. Anything else presenting an old generation is replay: the session is revoked.
@@ -68,6 +34,8 @@ export async function rotateRefreshToken(
     logger: Logger;
     /** Told about a detected replay after the session was revoked (e.g. to record an event). */
     onReuse?: (reused: { sessionId: string; userId: string }) => Promise<void>;
+    /** Commit concurrent rotations together (Node); unset, each commits on its own. */
+    groupCommit?: GroupCommit | undefined;
   },
   input: { refreshToken: string; clientId: string; now: number },
 ): Promise<RotatedSession> {
@@ -77,14 +45,18 @@ export async function rotateRefreshToken(
   if (!presented) throw new InvalidRefreshToken();
   const { sessionId, generation } = presented;
 
-  const [rotated] = await rotationStatement(db).execute({
-    id: sessionId,
-    generation,
-    next: generation + 1,
-    now,
-    idleSince: now - policy.idleTtlMs,
-    clientId: input.clientId,
-  });
+  const rotated = await commitRotation(
+    db,
+    {
+      id: sessionId,
+      generation,
+      next: generation + 1,
+      now,
+      idleSince: now - policy.idleTtlMs,
+      clientId: input.clientId,
+    },
+    deps.groupCommit,
+  );
   if (rotated) {
     const next = { sessionId, generation: generation + 1 };
     return {
