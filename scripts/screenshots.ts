@@ -1,9 +1,10 @@
 // `npm run screenshots`: starts the built Node server on a fresh temp database, opens its pages
 // in headless Chromium through the browser test harness (other origins blocked) and saves PNGs
-// under docs/screenshots/. Add a page to PAGES to add a screenshot.
+// under docs/screenshots/. Add a page to PAGES to add a screenshot. Names given take only
+// those shots: `npm run screenshots -- sign-in-social sign-in-social-phone`.
 import { execFile } from "node:child_process";
-import { createHash, randomBytes } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
+import { createHash, generateKeyPairSync, randomBytes } from "node:crypto";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -121,6 +122,52 @@ const authorize = async () => {
   })}`;
 };
 
+/**
+ * The sign-in page with social sign-in: Google, Apple and GitHub added through the CLI, once
+ * (made-up credentials: the page only lists them; nothing is called until a button is used).
+ */
+let providersAdded: Promise<unknown> | undefined;
+const socialAuthorize = async () => {
+  providersAdded ??= (async () => {
+    const p8 = join(dir, "AuthKey_ABCDE12345.p8");
+    const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    await writeFile(p8, privateKey.export({ type: "pkcs8", format: "pem" }) as string);
+    await cli(
+      "providers",
+      "add",
+      "google",
+      "--client-id",
+      "1234.apps.googleusercontent.com",
+      "--client-secret",
+      "GOCSPX-example",
+    );
+    await cli(
+      "providers",
+      "add",
+      "apple",
+      "--client-id",
+      "com.example.tessera.web",
+      "--team-id",
+      "TEAM123456",
+      "--key-id",
+      "ABCDE12345",
+      "--private-key-file",
+      p8,
+    );
+    await cli(
+      "providers",
+      "add",
+      "github",
+      "--client-id",
+      "Iv1.example",
+      "--client-secret",
+      "example",
+    );
+  })();
+  await providersAdded;
+  return authorize();
+};
+
 const logout = async () =>
   `/oauth/logout?${new URLSearchParams({
     client_id: await photoPrints(),
@@ -220,6 +267,15 @@ const PAGES: Shot[] = [
       },
     ];
   }),
+  // After the plain sign-in pages (which show no providers): social sign-in added.
+  ...(["", "-phone"] as const).map(
+    (suffix): Shot => ({
+      file: `sign-in-social${suffix}.png`,
+      path: socialAuthorize,
+      ready: (page) => waitForText(page, "Continue with GitHub"),
+      phone: suffix === "-phone",
+    }),
+  ),
   {
     file: "consent.png",
     path: authorize,
@@ -276,7 +332,12 @@ const browser = await launchBrowser().catch(async (error: unknown) => {
   throw error;
 });
 try {
-  for (const shot of PAGES) await take(shot);
+  const only = process.argv.slice(2);
+  const unknown = only.filter((name) => !PAGES.some((shot) => shot.file === `${name}.png`));
+  if (unknown.length > 0) throw new Error(`no such screenshot: ${unknown.join(", ")}`);
+  for (const shot of PAGES) {
+    if (only.length === 0 || only.includes(shot.file.replace(/\.png$/, ""))) await take(shot);
+  }
 } finally {
   await browser.close();
   await server.close();
