@@ -25,6 +25,7 @@ import { passwordRoutes } from "./routes/password.ts";
 import { passwordResetRoutes } from "./routes/password-reset.ts";
 import { sessionRoutes } from "./routes/sessions.ts";
 import { tokenRoutes } from "./routes/token.ts";
+import { upstreamRoutes } from "./routes/upstream.ts";
 import { userinfoRoutes } from "./routes/userinfo.ts";
 import { verifyEmailRoutes } from "./routes/verify-email.ts";
 import { wellKnownRoutes } from "./routes/well-known.ts";
@@ -115,6 +116,7 @@ export function createApp(deps: AppDeps) {
   app.route("/", devOutboxRoutes);
   app.route("/", authorizeRoutes);
   app.route("/", authorizePageRoutes);
+  app.route("/", upstreamRoutes);
   app.route("/", userinfoRoutes);
   app.route("/", logoutRoutes);
   app.route("/", eventRoutes);

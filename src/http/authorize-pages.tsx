@@ -9,6 +9,9 @@ import {
 } from "../pages/authorize.tsx";
 import { ProblemPage } from "../pages/problems.tsx";
 import { redirectTargetSource, renderPage } from "../pages/render.ts";
+import { authorizationServer } from "../providers/authorization-server.ts";
+import type { UpstreamProvider } from "../providers/provider.ts";
+import { listProviders } from "../providers/provider-store.ts";
 import { findUserById } from "../users/users.ts";
 import type { AppEnv } from "./app-env.ts";
 import { loadPendingAuthorization, readBrowserSession } from "./authorize-flow.ts";
@@ -23,6 +26,8 @@ import { csrfFieldValue } from "./form-csrf.ts";
  * form-action (docs/decisions.md, "Hosted pages"): the sign-in, sign-up and consent forms'
  * POST may answer 303 to the client's redirect URI, and Chromium checks `form-action` on that
  * redirect too, so those pages' policy lists the validated redirect URI's origin (or scheme).
+ * The sign-in page's "Continue with …" forms answer 303 to a provider's authorization
+ * endpoint, so it lists those origins as well (docs/design/upstream.md, "The browser leg").
  */
 
 type Ctx = Context<AppEnv>;
@@ -39,6 +44,32 @@ const toClient = (redirectUri: string): string[] => {
   const source = redirectTargetSource(redirectUri);
   return source ? [source] : [];
 };
+
+/** How long the sign-in page waits for a provider's (uncached) discovery document. */
+const DISCOVERY_WAIT_MS = 1500;
+
+/**
+ * The `form-action` source of a provider's authorization endpoint, where its "Continue with …"
+ * POST answers 303 to: from its metadata (discovery is cached; GitHub's and Apple's endpoints
+ * are fixed). A provider whose discovery fails or is slow gets its issuer's origin — where the
+ * endpoint is for every kind in practice — and the page is not held up (the button's POST
+ * then says the provider cannot be reached, if it still cannot).
+ */
+async function providerSource(provider: UpstreamProvider, now: number): Promise<string[]> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const endpoint = await Promise.race([
+    authorizationServer(provider, now).then(
+      (as) => as.authorization_endpoint ?? provider.issuer,
+      () => provider.issuer,
+    ),
+    new Promise<string>((resolve) => {
+      timer = setTimeout(() => resolve(provider.issuer), DISCOVERY_WAIT_MS);
+    }),
+  ]);
+  clearTimeout(timer);
+  const source = redirectTargetSource(endpoint);
+  return source ? [source] : [];
+}
 
 /** An error page (bad client or redirect URI, expired request): never a redirect. */
 export function renderErrorPage(
@@ -64,7 +95,9 @@ export const renderExpiredRequest = (c: Ctx): Response =>
 
 /**
  * The sign-in (or sign-up) page of a pending request; with `errors` (or `error`, shown at the
- * password), the same form again with the reason beside its field and the email kept.
+ * password), the same form again with the reason beside its field and the email kept;
+ * `notice`: why a provider's sign-in did not go through, above the form. Providers with a
+ * browser leg get a "Continue with …" form each, their origins in `form-action`.
  * `pending`: the request when the caller has it already (saves a read).
  */
 export async function renderSignInPage(
@@ -75,6 +108,7 @@ export async function renderSignInPage(
     email?: string;
     errors?: FieldErrors;
     error?: string;
+    notice?: string;
     pending?: Pending;
     status?: ContentfulStatusCode;
     headers?: Record<string, string>;
@@ -85,6 +119,9 @@ export async function renderSignInPage(
   const mode = props.mode ?? "sign-in";
   const errors = props.error ? { password: props.error, ...props.errors } : props.errors;
   const { appName, passwordMinLength } = c.var.deps.config;
+  const providers = (await listProviders(c.var.deps.db)).filter((p) => p.browserLeg);
+  const at = c.var.deps.clock.now();
+  const providerSources = await Promise.all(providers.map((p) => providerSource(p, at)));
   return renderPage(
     c,
     <SignInPage
@@ -96,10 +133,17 @@ export async function renderSignInPage(
       email={props.email}
       errors={errors}
       minLength={passwordMinLength}
+      providers={providers.map(({ name, displayName }) => ({ name, displayName }))}
+      upstreamCsrf={providers.length > 0 ? csrfFieldValue(c, "upstream") : undefined}
+      notice={props.notice}
     />,
-    props.status ?? (errors ? 400 : 200),
+    props.status ?? (errors || props.notice ? 400 : 200),
     props.headers,
-    { formAction: toClient(pending.request.redirectUri) },
+    {
+      formAction: [
+        ...new Set([...toClient(pending.request.redirectUri), ...providerSources.flat()]),
+      ],
+    },
   );
 }
 

@@ -23,7 +23,8 @@ export type CsrfForm =
   | "sign-up"
   | "forgot-password"
   | "consent"
-  | "logout";
+  | "logout"
+  | "upstream";
 
 /** The hidden field's name. */
 export const CSRF_FIELD = "csrf";
@@ -34,6 +35,9 @@ const COOKIE_NAME = "tessera_form";
 const COOKIE_VALUE = /^[A-Za-z0-9_-]{43}$/;
 
 const encoder = new TextEncoder();
+
+/** The cookie value set while answering a request that brought none. */
+const minted = new WeakMap<Request, string>();
 
 const secureIssuer = (c: Context<AppEnv>) => c.var.deps.config.issuer.startsWith("https://");
 
@@ -51,9 +55,11 @@ function mac(key: Uint8Array, form: CsrfForm, cookie: string): string {
  * set now when the request brought none (a second tab reuses it, so both forms stay valid).
  */
 export function csrfFieldValue(c: Context<AppEnv>, form: CsrfForm): string {
-  let cookie = readCookie(c);
+  // A page with several forms (sign-in and "Continue with …") mints one cookie, not one each.
+  let cookie = readCookie(c) ?? minted.get(c.req.raw);
   if (!cookie) {
     cookie = base64url.encode(crypto.getRandomValues(new Uint8Array(32)));
+    minted.set(c.req.raw, cookie);
     // Lax, not Strict: the page is opened from a mail client (another site) and must find the
     // cookie a page opened earlier set; the POST itself always comes from this origin.
     setCookie(c, COOKIE_NAME, cookie, {

@@ -15,10 +15,15 @@ export const flowHref = (page: "sign-in" | "sign-up" | "forgot-password", reques
 /** Errors next to the fields they are about. */
 export type FieldErrors = { email?: string; password?: string };
 
+/** An upstream provider's button on the sign-in page (docs/design/upstream.md). */
+export type ProviderButton = { name: string; displayName: string };
+
 /**
  * Sign in (`autocomplete="username"` / `current-password`) or create an account
  * (`autocomplete="email"` / `new-password`, the policy as a hint). A refused attempt shows the
  * form again with the reason next to its field and the email kept; never the password.
+ * Under the password form, one small form per upstream provider ("Continue with …", a POST
+ * to `/authorize/upstream`, no script); `notice` is what went wrong with one of those.
  */
 export function SignInPage(props: {
   appName: string;
@@ -30,11 +35,20 @@ export function SignInPage(props: {
   errors?: FieldErrors;
   /** `PASSWORD_MIN_LENGTH`, for the sign-up hint. */
   minLength: number;
+  /** Providers with a browser leg, in order; none: no "or" and no buttons. */
+  providers?: readonly ProviderButton[];
+  /** The CSRF field of the providers' forms (form `upstream`). */
+  upstreamCsrf?: string;
+  /** Why a sign-in with a provider did not go through, above the form. */
+  notice?: string;
 }) {
   const signUp = props.mode === "sign-up";
   const title = signUp ? "Create your account" : "Sign in";
   const errors = props.errors ?? {};
-  const failed = errors.email !== undefined || errors.password !== undefined;
+  const failed =
+    errors.email !== undefined || errors.password !== undefined || props.notice !== undefined;
+  const providers = props.providers ?? [];
+  const upstreamCsrf = providers.length > 0 ? props.upstreamCsrf : undefined;
   // Focus where the person has to act: the refused field, else the first empty one.
   const focusPassword =
     errors.email === undefined && (errors.password !== undefined || Boolean(props.email));
@@ -44,6 +58,7 @@ export function SignInPage(props: {
       <p class="lead">
         to continue to <strong>{props.clientName}</strong>
       </p>
+      {props.notice ? <Notice>{props.notice}</Notice> : null}
       <PageForm
         action={signUp ? "/authorize/sign-up" : "/authorize/sign-in"}
         csrf={props.csrf}
@@ -82,6 +97,24 @@ export function SignInPage(props: {
           <a href={flowHref("forgot-password", props.requestId)}>Forgot password?</a>
         </p>
       )}
+      {upstreamCsrf !== undefined ? (
+        <div class="upstream">
+          <p class="divider">
+            <span>or</span>
+          </p>
+          {providers.map((provider) => (
+            <PageForm
+              action="/authorize/upstream"
+              csrf={upstreamCsrf}
+              hidden={{ request: props.requestId }}
+            >
+              <SubmitButton variant="secondary" name="provider" value={provider.name}>
+                Continue with {provider.displayName}
+              </SubmitButton>
+            </PageForm>
+          ))}
+        </div>
+      ) : null}
       <p class="footnote">
         {signUp ? (
           <>
@@ -95,6 +128,19 @@ export function SignInPage(props: {
         )}
       </p>
     </Layout>
+  );
+}
+
+/** A message about the whole page (not one field), above the form, read out when it loads. */
+function Notice(props: { children?: string }) {
+  return (
+    <div class="notice" role="alert">
+      <svg viewBox="0 0 20 20" aria-hidden="true" focusable="false">
+        <circle cx="10" cy="10" r="8" />
+        <path d="M10 6v4.5M10 13.5v.01" />
+      </svg>
+      <p>{props.children}</p>
+    </div>
   );
 }
 

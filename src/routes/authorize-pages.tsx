@@ -57,8 +57,9 @@ const requestIdOf = (value: string | undefined) =>
 /**
  * The start of every form POST of the flow: the CSRF check for `form`, then the pending
  * authorization request its hidden `request` field names. A Response when either fails.
+ * Also the start of "Continue with …" (`src/routes/upstream.ts`).
  */
-async function readFlowForm(c: Ctx, form: "sign-in" | "sign-up" | "consent") {
+export async function readFlowForm(c: Ctx, form: "sign-in" | "sign-up" | "consent" | "upstream") {
   const field = await readForm(c);
   if (!csrfAccepted(c, form, field(CSRF_FIELD))) return renderFormRefused(c);
   const requestId = requestIdOf(field("request"));
