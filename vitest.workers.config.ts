@@ -24,10 +24,12 @@ export default defineConfig(async () => ({
     include: ["tests/worker/**/*.test.ts"],
     setupFiles: ["./tests/worker/apply-migrations.ts"],
     // The HTTP mail sink (Node), which tests in workerd reach at inject("mailSinkUrl"), and the
-    // upstream identity providers of the social sign-in tests, at inject("upstreams").
+    // upstream identity providers of the social sign-in tests, at inject("upstreams"); a libSQL
+    // server (sqld) for the Worker over DATABASE_URL, at inject("sqldUrl").
     globalSetup: [
       "./tests/worker/mail-sink.global-setup.ts",
       "./tests/worker/upstream.global-setup.ts",
+      "./tests/worker/sqld.global-setup.ts",
     ],
     testTimeout: 30_000,
     hookTimeout: 30_000,

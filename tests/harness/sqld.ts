@@ -3,11 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Client } from "@libsql/client";
-import { afterAll, beforeAll } from "vitest";
 import { ensureSqld } from "../../scripts/ensure-sqld.mjs";
-import { nodeHarnessOn } from "./node.ts";
-import type { HarnessFactory } from "./types.ts";
 
 /** A running libSQL server (sqld) over a fresh database in a temp dir. */
 export type Sqld = {
@@ -95,54 +91,4 @@ export async function startSqld(): Promise<Sqld> {
     await sqld.stop();
     throw new Error(`sqld did not become healthy at ${url}:\n${log}`);
   }
-}
-
-/**
- * Deletes every row of every table except drizzle's migration journal, and drops test-made
- * triggers: a fresh database without re-running the migrations. Tables that reference others go
- * first, so foreign keys never object.
- */
-export async function emptyDatabase(client: Client): Promise<void> {
-  const { rows } = await client.execute(
-    "SELECT type, name, sql FROM sqlite_master WHERE type IN ('table', 'trigger') AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '\\_%' ESCAPE '\\' AND name NOT LIKE 'libsql_%'",
-  );
-  const tables = rows.filter((r) => r.type === "table");
-  const referencing = (r: (typeof rows)[number]) => (/\bREFERENCES\b/i.test(String(r.sql)) ? 0 : 1);
-  tables.sort((a, b) => referencing(a) - referencing(b));
-  await client.batch(
-    [
-      ...rows.filter((r) => r.type === "trigger").map((r) => `DROP TRIGGER "${String(r.name)}"`),
-      ...tables.map((r) => `DELETE FROM "${String(r.name)}"`),
-    ],
-    "write",
-  );
-}
-
-/**
- * One sqld for the calling test file (started before its first test, stopped after its last)
- * and a harness factory over it: each harness opens `DATABASE_URL=<sqld>` with the production
- * opener (`src/db/libsql-node.ts`) and starts from empty tables. A file's tests run one after
- * another, so emptying on open is safe; test files run in parallel, each with its own server.
- */
-export function sqldHarnessPerFile(): { harness: HarnessFactory; url: () => string } {
-  let server: Sqld | undefined;
-  beforeAll(async () => {
-    server = await startSqld();
-  });
-  afterAll(async () => {
-    await server?.stop();
-  });
-  const url = () => {
-    if (!server)
-      throw new Error("sqld is not running (call sqldHarnessPerFile at the top of a file)");
-    return server.url;
-  };
-  return {
-    url,
-    harness: nodeHarnessOn(async () => ({
-      url: url(),
-      prepare: emptyDatabase,
-      release: async () => {},
-    })),
-  };
 }

@@ -1,4 +1,4 @@
-import { bootstrap } from "../../src/bootstrap.ts";
+import { type BootstrapInput, bootstrap } from "../../src/bootstrap.ts";
 import { createClient } from "../../src/clients/client-store.ts";
 import { parseConfig, type SigningAlg } from "../../src/config.ts";
 import type { Database } from "../../src/db/types.ts";
@@ -12,15 +12,31 @@ import { createTestClock, type Harness } from "./types.ts";
 /** Test scrypt cost: the PHC format and code path are the production ones, only cheaper. */
 export const TEST_SCRYPT_PARAMS = { ln: 10, r: 8, p: 1 };
 
+/** What `bootstrap` returns: the app and the operations the entries run. */
+type Runtime = Awaited<ReturnType<typeof bootstrap>>;
+
+/**
+ * A runtime entry that builds the app itself (the Worker's `createWorker`), given the harness's
+ * clock, hasher and logger: its runtime for `env`, and how a request reaches its handler.
+ */
+export type HarnessEntry = (
+  overrides: Required<Pick<BootstrapInput, "clock" | "hasher" | "logger">>,
+  env: Record<string, string>,
+) => Promise<{ runtime: Runtime; fetch(request: Request): Promise<Response> }>;
+
 /** Builds the app over `db` as the entries do, with a hand-moved clock and captured logs. */
 export async function testHarness(
   db: Database,
   env: Record<string, string>,
   close: () => Promise<void>,
-  /** What only some runtimes have: the SMTP transport (Node). */
-  runtime: { smtp?: SmtpMailerFactory } = {},
+  /**
+   * What only some runtimes have: the SMTP transport (Node); an entry that builds the app and
+   * receives every request (the Worker's fetch handler) instead of `bootstrap` here.
+   */
+  runtime: { smtp?: SmtpMailerFactory; entry?: HarnessEntry } = {},
 ): Promise<Harness> {
-  const config = parseConfig({ TESSERA_SECRET: generateSecret(), LOG_LEVEL: "debug", ...env });
+  const vars = { TESSERA_SECRET: generateSecret(), LOG_LEVEL: "debug", ...env };
+  const config = parseConfig(vars);
   const clock = createTestClock();
   const logs: string[] = [];
   // Count derivations, so tests can check that every login path costs the same.
@@ -49,18 +65,30 @@ export async function testHarness(
     verifyDummy: counted(inner.verifyDummy),
   };
   let closing: Promise<void> | undefined;
-  const { app, deps, rotateKeys, maintainKeys, pruneStale } = await bootstrap({
-    config,
-    db,
-    secret: config.secret as string,
-    clock,
-    logger: createLogger(config.logLevel, (line) => logs.push(line)),
-    hasher,
-    socketAddress: () => "127.0.0.1",
-    smtp: runtime.smtp,
-  });
+  const logger = createLogger(config.logLevel, (line) => logs.push(line));
+  let request: Harness["request"];
+  let built: Runtime;
+  if (runtime.entry) {
+    const entry = await runtime.entry({ clock, hasher, logger }, vars);
+    built = entry.runtime;
+    request = (path, init) => entry.fetch(new Request(new URL(path, "http://localhost"), init));
+  } else {
+    built = await bootstrap({
+      config,
+      db,
+      secret: config.secret as string,
+      clock,
+      logger,
+      hasher,
+      socketAddress: () => "127.0.0.1",
+      smtp: runtime.smtp,
+    });
+    const { app } = built;
+    request = async (path, init) => app.request(path, init);
+  }
+  const { deps, rotateKeys, maintainKeys, pruneStale } = built;
   return {
-    request: async (path, init) => app.request(path, init),
+    request,
     clock,
     config,
     logs,

@@ -8,7 +8,7 @@ import { refreshCases } from "../cases/refresh.cases.ts";
 import { revokeIntrospectCases } from "../cases/revoke-introspect.cases.ts";
 import { sessionCases } from "../cases/sessions.cases.ts";
 import { verifierCases } from "../cases/verifier.cases.ts";
-import { sqldHarnessPerFile } from "../harness/sqld.ts";
+import { sqldHarnessPerFile } from "../harness/node-sqld.ts";
 
 // The shared behavioural suite a third time: the Node app over a libSQL server (sqld), opened at
 // DATABASE_URL=http://127.0.0.1:<port> by the production opener.
