@@ -470,6 +470,17 @@ describe("the callback", () => {
     expect(types).toEqual(["signup", "identity_linked", "upstream_sign_in"]);
   });
 
+  it("EMAIL_VERIFICATION=required: an address the provider did not verify makes no account; the sign-in page says why (403), the address kept", async () => {
+    const s = await setup({ EMAIL_VERIFICATION: "required" });
+    op.setAccount("ivy", { email: "ivy@op.example", email_verified: false });
+    const landing = isPage(await signInAtOp(s, await continueWithAcme(s), "ivy"));
+    expect(landing.status).toBe(403);
+    expect(pageText(landing)).toContain("The provider has not verified your email address");
+    expect(landing.html).toContain('value="ivy@op.example"');
+    expect(await findUserByEmail(s.h.db, "ivy@op.example")).toBeUndefined();
+    expect(s.browser.cookies(ISSUER).map((c) => c.name)).not.toContain("tessera_sso");
+  });
+
   it("an account made through a provider has no password: a password sign-in fails like a wrong password", async () => {
     const s = await setup();
     op.setAccount("noor", { email: "noor@op.example", email_verified: true });
