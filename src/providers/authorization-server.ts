@@ -13,16 +13,6 @@ export const DISCOVERY_CACHE_MS = 10 * 60_000;
 /** Each outbound call to a provider gives up after this long. */
 export const UPSTREAM_TIMEOUT_MS = 10_000;
 
-/**
- * oauth4webapi's internal hooks, as openid-client uses them (not in its typings):
- * `_nodiscoverycheck` skips the discovery document's issuer comparison (Microsoft's
- * multi-tenant document publishes the `{tenantid}` template), and `_expectedIssuer` lets an
- * ID token's `iss` be checked against something other than `as.issuer`.
- */
-const internal = oauth as unknown as { _nodiscoverycheck: symbol; _expectedIssuer: symbol };
-
-type IdTokenClaims = { claims: { iss?: unknown; tid?: unknown } };
-
 /** Options every outbound request carries: a timeout, and plain http only to loopback hosts. */
 export function requestOptions(url: string | URL) {
   const target = new URL(url);
@@ -57,21 +47,48 @@ function staticMetadata(provider: UpstreamProvider): oauth.AuthorizationServer |
   return undefined;
 }
 
+/** A multi-tenant Microsoft issuer's `{tenantid}` form: `…/common/v2.0` → `…/{tenantid}/v2.0`. */
+function multiTenantTemplate(provider: UpstreamProvider): string | undefined {
+  if (!isMicrosoftMultiTenant(provider)) return undefined;
+  const segment = `/${provider.tenant ?? "common"}/`;
+  const padded = `${provider.issuer}/`;
+  const at = padded.lastIndexOf(segment);
+  if (at < 0) return undefined;
+  const template = `${padded.slice(0, at)}/{tenantid}/${padded.slice(at + segment.length)}`;
+  return template.replace(/\/$/, "");
+}
+
+/**
+ * `as` for checking the ID token in a token response: oauth4webapi compares its `iss` with
+ * `as.issuer`, so when the token names this provider by another accepted form (Google's
+ * scheme-less issuer; a multi-tenant Microsoft provider's tenant-specific issuer with the
+ * matching `tid`) that form stands in. Any other `iss` leaves `as` as it is, and is refused.
+ */
+export function idTokenIssuerServer(
+  provider: UpstreamProvider,
+  as: oauth.AuthorizationServer,
+  claims: { iss?: unknown; tid?: unknown } | undefined,
+): oauth.AuthorizationServer {
+  if (typeof claims?.iss !== "string" || claims.iss === as.issuer) return as;
+  const match = matchIssuer(provider, claims.iss);
+  if (!match || (match.tenantId !== null && claims.tid !== match.tenantId)) return as;
+  return { ...as, issuer: claims.iss };
+}
+
 /** Fetches and checks a provider's discovery document (OpenID Connect Discovery 1.0). */
 async function discover(provider: UpstreamProvider): Promise<oauth.AuthorizationServer> {
   const issuer = new URL(provider.issuer);
   const response = await oauth.discoveryRequest(issuer, requestOptions(issuer));
-  const multiTenant = isMicrosoftMultiTenant(provider);
-  const as = await oauth.processDiscoveryResponse(
-    multiTenant ? (internal._nodiscoverycheck as never) : issuer,
-    response,
-  );
-  if (multiTenant) {
-    // `…/common/v2.0` publishes `…/{tenantid}/v2.0`; anything else must be the issuer itself.
-    const published = as.issuer.replace("{tenantid}", provider.tenant ?? "common");
-    if (published.replace(/\/+$/, "") !== provider.issuer) {
-      throw new Error("The discovery document names another issuer");
-    }
+  let as: oauth.AuthorizationServer;
+  const template = multiTenantTemplate(provider);
+  if (template === undefined) {
+    as = await oauth.processDiscoveryResponse(issuer, response);
+  } else {
+    // `…/common/v2.0` publishes the `…/{tenantid}/v2.0` template (or, elsewhere, itself).
+    const copy = response.clone();
+    as = await oauth
+      .processDiscoveryResponse(new URL(template), response)
+      .catch(() => oauth.processDiscoveryResponse(issuer, copy));
   }
   for (const endpoint of [as.authorization_endpoint, as.token_endpoint, as.jwks_uri]) {
     if (endpoint !== undefined && !isAllowedEndpoint(new URL(endpoint))) {
@@ -85,19 +102,18 @@ const cache = new Map<string, { as: oauth.AuthorizationServer; at: number }>();
 
 /**
  * The provider's authorization-server metadata: discovered (cached per issuer for 10
- * minutes) or, for GitHub and Apple, their documented endpoints. It carries the hook that
- * accepts an ID token's `iss` by the provider's rules ({@link matchIssuer}).
+ * minutes) or, for GitHub and Apple, their documented endpoints.
  */
 export async function authorizationServer(
   provider: UpstreamProvider,
   now: number,
 ): Promise<oauth.AuthorizationServer> {
   const fixed = staticMetadata(provider);
-  if (fixed) return withIssuerRules(provider, fixed);
+  if (fixed) return fixed;
   const key = `${provider.kind} ${provider.tenant ?? ""} ${provider.issuer}`;
   const hit = cache.get(key);
   if (hit && now >= hit.at && now - hit.at < DISCOVERY_CACHE_MS) return hit.as;
-  const as = withIssuerRules(provider, await discover(provider));
+  const as = await discover(provider);
   cache.set(key, { as, at: now });
   return as;
 }
@@ -105,21 +121,6 @@ export async function authorizationServer(
 /** Drops cached discovery documents (tests that restart a provider on the same issuer). */
 export function clearDiscoveryCache(): void {
   cache.clear();
-}
-
-function withIssuerRules(
-  provider: UpstreamProvider,
-  as: oauth.AuthorizationServer,
-): oauth.AuthorizationServer {
-  return {
-    ...as,
-    [internal._expectedIssuer]: ({ claims }: IdTokenClaims) => {
-      if (typeof claims.iss !== "string") return as.issuer;
-      const match = matchIssuer(provider, claims.iss);
-      if (!match || (match.tenantId !== null && claims.tid !== match.tenantId)) return as.issuer;
-      return claims.iss;
-    },
-  };
 }
 
 /**

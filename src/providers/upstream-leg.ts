@@ -1,4 +1,5 @@
 import { eq, lte } from "drizzle-orm";
+import { decodeJwt } from "jose";
 import * as oauth from "oauth4webapi";
 import { upstreamAuthorizations } from "../db/schema.ts";
 import type { Database } from "../db/types.ts";
@@ -6,6 +7,7 @@ import { UpstreamSignInFailed, UpstreamTokenInvalid } from "../errors.ts";
 import { appleClientSecret } from "./apple-client-secret.ts";
 import {
   authorizationServer,
+  idTokenIssuerServer,
   requestOptions,
   responseIssuerServer,
 } from "./authorization-server.ts";
@@ -254,20 +256,29 @@ async function finishLeg(
       row.codeVerifier,
       { ...requestOptions(as.token_endpoint), headers: { Accept: "application/json" } },
     );
+    const body = response.ok
+      ? ((await response
+          .clone()
+          .json()
+          .catch(() => undefined)) as { error?: unknown; id_token?: unknown } | undefined)
+      : undefined;
     // GitHub answers a refused code with 200 and `{"error": …}`.
-    if (response.ok && provider.kind === "github") {
-      const body = (await response
-        .clone()
-        .json()
-        .catch(() => undefined)) as { error?: unknown } | undefined;
-      if (typeof body?.error === "string") {
-        throw new UpstreamSignInFailed(`token:${body.error}`);
-      }
+    if (typeof body?.error === "string") throw new UpstreamSignInFailed(`token:${body.error}`);
+    let claims: { iss?: unknown; tid?: unknown } | undefined;
+    try {
+      if (typeof body?.id_token === "string") claims = decodeJwt(body.id_token);
+    } catch {
+      // Malformed: oauth4webapi refuses it below.
     }
-    tokens = await oauth.processAuthorizationCodeResponse(as, client, response, {
-      expectedNonce: row.nonce ?? oauth.expectNoNonce,
-      requireIdToken: provider.kind !== "github",
-    });
+    tokens = await oauth.processAuthorizationCodeResponse(
+      idTokenIssuerServer(provider, as, claims),
+      client,
+      response,
+      {
+        expectedNonce: row.nonce ?? oauth.expectNoNonce,
+        requireIdToken: provider.kind !== "github",
+      },
+    );
   } catch (error) {
     if (error instanceof UpstreamSignInFailed) throw error;
     throw new UpstreamSignInFailed(protocolReason("token", error));
