@@ -15,8 +15,11 @@ const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const WRANGLER = createRequire(import.meta.url).resolve("wrangler/bin/wrangler.js");
 const env = { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" };
 
-/** Recorded in README: the gzip size of `wrangler deploy --dry-run` must stay under this. */
-const BUNDLE_BUDGET_GZIP_KIB = 275;
+/**
+ * Recorded in README: the gzip size of `wrangler deploy --dry-run` must stay under this — the
+ * design budget (social sign-in brought oauth4webapi and the provider code: ~10 KiB gzip).
+ */
+const BUNDLE_BUDGET_GZIP_KIB = 300;
 
 describe("Workers bundle (wrangler deploy --dry-run)", () => {
   it(`builds within ${BUNDLE_BUDGET_GZIP_KIB} KiB gzip and imports no Node-only module but node:crypto`, async () => {
