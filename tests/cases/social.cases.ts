@@ -3,7 +3,11 @@ import { createLocalJWKSet, decodeJwt, jwtVerify } from "jose";
 import { describe, expect, it } from "vitest";
 import { identities } from "../../src/db/schema.ts";
 import type { UpstreamProvider } from "../../src/providers/provider.ts";
-import { addProvider, type NewProvider } from "../../src/providers/provider-store.ts";
+import {
+  addProvider,
+  deleteProvider,
+  type NewProvider,
+} from "../../src/providers/provider-store.ts";
 import { deriveKeys } from "../../src/secrets/derive-keys.ts";
 import { markEmailVerified } from "../../src/users/users.ts";
 import { openHarness } from "../harness/open.ts";
@@ -25,7 +29,17 @@ import {
   type UpstreamsInfo,
 } from "../upstream/protocol.ts";
 import { type Landing, type Page, pageText, WebBrowser } from "../upstream/web-browser.ts";
-import { basic, bearer, errorOf, form, login, PASSWORD, signup, uniqueEmail } from "./helpers.ts";
+import {
+  basic,
+  bearer,
+  errorOf,
+  form,
+  login,
+  PASSWORD,
+  refresh,
+  signup,
+  uniqueEmail,
+} from "./helpers.ts";
 
 /**
  * Social sign-in (docs/design/upstream.md) against real upstream servers, through `h.request`
@@ -235,11 +249,17 @@ async function consentIfAsked(browser: WebBrowser, landing: Landing): Promise<La
   return landing;
 }
 
+/** What Tessera logged about upstream legs (why one failed), for assertion messages. */
+const upstreamLog = (h: Harness) =>
+  h.logs.filter((line) => /upstream|provider/i.test(line)).join("\n");
+
 /** The 303 back to the app with a code, the request's state and Tessera's iss. */
 function codeFrom(h: Harness, landing: Landing, state: string): string {
   expect(
     landing.kind,
-    landing.kind === "page" ? `${landing.status} ${pageText(landing)}` : "",
+    landing.kind === "page"
+      ? `${landing.status} ${pageText(landing)}\nlog:\n${upstreamLog(h)}`
+      : "",
   ).toBe("left");
   if (landing.kind !== "left") throw new Error("no redirect to the app");
   expect(landing.status).toBe(303);
@@ -605,6 +625,45 @@ export function socialCases(createHarness: HarnessFactory, upstreams: () => Upst
       else expect(first.status).toBe(400);
     });
 
+    /** Runs the leg until the OP sends the browser to the callback; returns its URL and the browser. */
+    async function heldCallback(h: Harness, u: UpstreamsInfo) {
+      await addUpstream(h, u, "acme");
+      const app = await registerApp(h);
+      const browser = browserFor(h, u);
+      browser.hold = (url) => url.pathname === "/oauth/callback/acme";
+      const request = await authorizeRequest(h, app);
+      const atOp = await continueWith(browser, await browser.navigate(request.url), "acme");
+      const held = await throughUpstream(
+        browser,
+        atOp,
+        u.op.control,
+        opPages(`held-${crypto.randomUUID()}`),
+      );
+      if (held.kind !== "left") throw new Error("the callback was not reached");
+      browser.hold = undefined;
+      return { browser, callback: held.url };
+    }
+
+    it("mix-up defence (RFC 9207): a callback whose iss is not the OP's is refused, no code", async () => {
+      const h = await openHarness(createHarness);
+      const u = upstreams();
+      const { browser, callback } = await heldCallback(h, u);
+      callback.searchParams.set("iss", "https://evil.example");
+      const landing = await browser.navigate(callback.toString());
+      expect(landing.kind, JSON.stringify(landing).slice(0, 300)).toBe("page");
+      expect(landing.kind === "page" && landing.status).toBeGreaterThanOrEqual(400);
+    });
+
+    it("a leg older than 10 minutes (test clock) is refused at the callback, no code", async () => {
+      const h = await openHarness(createHarness);
+      const u = upstreams();
+      const { browser, callback } = await heldCallback(h, u);
+      h.clock.advance(10 * 60_000 + 1000);
+      const landing = await browser.navigate(callback.toString());
+      expect(landing.kind, JSON.stringify(landing).slice(0, 300)).toBe("page");
+      expect(landing.kind === "page" && landing.status).toBeGreaterThanOrEqual(400);
+    });
+
     it("Microsoft-shaped OP (tenant 'common', issuer template {tenantid}): the tenant's iss in the response and ID token is accepted", async () => {
       const h = await openHarness(createHarness);
       const u = upstreams();
@@ -941,6 +1000,8 @@ export function socialCases(createHarness: HarnessFactory, upstreams: () => Upst
       expect(typeof body.access_token).toBe("string");
       expect(typeof body.refresh_token).toBe("string");
       expect(decodeJwt(body.access_token).sub).toBe(body.user.id);
+      // A normal session: its refresh token rotates.
+      expect((await refresh(h, body.refresh_token as string)).status).toBe(200);
       expect(await listIdentities(h, body.access_token)).toEqual([
         expect.objectContaining({ provider: "acme", kind: "oidc", email, email_verified: true }),
       ]);
@@ -1137,6 +1198,58 @@ export function socialCases(createHarness: HarnessFactory, upstreams: () => Upst
       ]) {
         expect(await errorOf(res)).toMatchObject({ status: 400, error: "invalid_request" });
       }
+    });
+
+    it("client_id names the app the session is for; a client without the grant is refused", async () => {
+      const h = await openHarness(createHarness);
+      const u = upstreams();
+      await addUpstream(h, u, "acme");
+      const { clientId } = await h.registerClient({
+        name: "Mobile App",
+        grantTypes: [TOKEN_EXCHANGE, "refresh_token"],
+        public: true,
+        firstParty: true,
+      });
+      const nonce = crypto.randomUUID();
+      const body = await exchangeOk(h, { token: await opToken(h, u, { nonce }), nonce, clientId });
+      expect(decodeJwt(body.access_token).client_id).toBe(clientId);
+      const other = await h.registerClient({
+        name: "Web App",
+        grantTypes: ["authorization_code"],
+        redirectUris: [REDIRECT],
+        public: true,
+      });
+      const nonce2 = crypto.randomUUID();
+      const refused = await exchange(h, {
+        token: await opToken(h, u, { nonce: nonce2 }),
+        nonce: nonce2,
+        clientId: other.clientId,
+      });
+      expect(await errorOf(refused)).toMatchObject({ status: 400, error: "unauthorized_client" });
+    });
+
+    it("a deleted provider's tokens are refused, its identities kept; added again under its name, they sign in to the same account", async () => {
+      const h = await openHarness(createHarness);
+      const u = upstreams();
+      await addUpstream(h, u, "acme");
+      const sub = `op-${crypto.randomUUID()}`;
+      const nonce = crypto.randomUUID();
+      const first = await exchangeOk(h, { token: await opToken(h, u, { nonce, sub }), nonce });
+      expect(await deleteProvider(h.db, "acme")).toBe(true);
+      const nonce2 = crypto.randomUUID();
+      await expectInvalidGrant(
+        await exchange(h, { token: await opToken(h, u, { nonce: nonce2, sub }), nonce: nonce2 }),
+      );
+      expect(await listIdentities(h, first.access_token)).toEqual([
+        expect.objectContaining({ provider: "acme", kind: null }),
+      ]);
+      await addUpstream(h, u, "acme");
+      const nonce3 = crypto.randomUUID();
+      const again = await exchangeOk(h, {
+        token: await opToken(h, u, { nonce: nonce3, sub, email: uniqueEmail("changed") }),
+        nonce: nonce3,
+      });
+      expect(again.user.id).toBe(first.user.id);
     });
 
     it("a native-only provider (no client secret) exchanges as well", async () => {
