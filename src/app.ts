@@ -1,4 +1,3 @@
-import { bodyLimit } from "hono/body-limit";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
@@ -6,6 +5,7 @@ import type { AppDeps } from "./deps.ts";
 import { ApiError } from "./http/api-error.ts";
 import { renderError } from "./http/error-response.ts";
 import { corsFromAllowlist } from "./http/middleware/cors/index.ts";
+import { requestBody } from "./http/middleware/request-body/index.ts";
 import { requestLog } from "./http/middleware/request-log/index.ts";
 import { createRouter } from "./http/router.ts";
 import { apiReferenceRoutes } from "./routes/api-reference.ts";
@@ -83,23 +83,21 @@ export function createApp(deps: AppDeps) {
         ),
     }),
   );
-  // Registered with use() (405's router must not see per-method wildcard routes) and skipped
-  // for GET/HEAD: touching `c.req.raw.body` makes @hono/node-server build a full Request,
-  // which cost ~5% of a JWKS request in the profile.
-  const limitBody = bodyLimit({
-    maxSize: MAX_BODY_BYTES,
-    onError: (c) =>
-      // Connection: close, or @hono/node-server leaves the unread rest of the body on the
-      // socket and the client's next request there fails.
-      renderError(
-        new ApiError("payload_too_large", `Request body exceeds ${MAX_BODY_BYTES} bytes`, {
-          headers: { Connection: "close" },
-        }),
-        c,
-      ),
-  });
-  app.use((c, next) =>
-    c.req.method === "GET" || c.req.method === "HEAD" ? next() : limitBody(c, next),
+  // Registered with use() (405's router must not see per-method wildcard routes). Judges the
+  // length by Content-Length and parses form bodies once (src/http/middleware/request-body).
+  app.use(
+    requestBody({
+      maxBytes: MAX_BODY_BYTES,
+      onTooLarge: (c) =>
+        // Connection: close, or @hono/node-server leaves the unread rest of the body on the
+        // socket and the client's next request there fails.
+        renderError(
+          new ApiError("payload_too_large", `Request body exceeds ${MAX_BODY_BYTES} bytes`, {
+            headers: { Connection: "close" },
+          }),
+          c,
+        ),
+    }),
   );
 
   app.route("/", authRoutes);
