@@ -4,6 +4,7 @@
  * and in the database opener only.
  */
 import { readFile, stat } from "node:fs/promises";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { availableParallelism } from "node:os";
 import { extname, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -14,6 +15,9 @@ import { ConfigError, parseConfig } from "./config.ts";
 import { createLogger } from "./lib/logger.ts";
 import { loggableError } from "./lib/safe-error.ts";
 import { bufferedStdout, openNodeRuntime, smtpMailer } from "./node-runtime.ts";
+
+/** How long a stop (SIGTERM, SIGINT) waits for requests in flight before closing them. */
+const SHUTDOWN_GRACE_MS = 10_000;
 
 /** How often the server runs maintenance (the Workers cron runs every 15 minutes too). */
 const KEY_MAINTENANCE_EVERY_MS = 15 * 60_000;
@@ -93,19 +97,68 @@ async function main() {
   }, KEY_MAINTENANCE_EVERY_MS);
   maintenance.unref();
 
+  // Without `createServer`, @hono/node-server serves with node:http.
   const server = serve({ fetch: app.fetch, port: config.port }, (info) => {
     const url = `http://localhost:${info.port}`;
     console.log(`Tessera listening on ${url} (issuer ${config.issuer})`);
+  }) as Server;
+  stopGracefully(server, () => {
+    clearInterval(maintenance);
+    client.close();
   });
-  const shutdown = () => {
-    server.close(() => {
-      client.close();
-      process.exit(0);
+}
+
+/**
+ * On SIGTERM or SIGINT: stop accepting connections, let the requests in flight finish (at most
+ * SHUTDOWN_GRACE_MS, then their connections are closed), run `close` (the database), log one
+ * line and exit 0. A second signal while stopping changes nothing.
+ */
+function stopGracefully(server: Server, close: () => void) {
+  const inFlight = new Set<ServerResponse>();
+  let stopping = false;
+  // A keep-alive connection would otherwise stay open after its last response until its idle
+  // timeout: answers during the stop say `Connection: close`, and each finished one lets the
+  // server close connections that went idle.
+  server.on("request", (_req: IncomingMessage, res: ServerResponse) => {
+    inFlight.add(res);
+    if (stopping) res.setHeader("Connection", "close");
+    res.once("close", () => {
+      inFlight.delete(res);
+      if (stopping) setImmediate(() => server.closeIdleConnections());
     });
-    setTimeout(() => process.exit(0), 5000).unref();
+  });
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    const started = Date.now();
+    const waitedFor = inFlight.size;
+    for (const res of inFlight) if (!res.headersSent) res.setHeader("Connection", "close");
+    let finished = false;
+    const finish = (cutOff: number | undefined) => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(limit);
+      close();
+      const seconds = ((Date.now() - started) / 1000).toFixed(1);
+      const requests = (n: number) => `${n} request${n === 1 ? "" : "s"}`;
+      console.log(
+        cutOff === undefined
+          ? `Tessera stopped (${signal}) in ${seconds} s: ${requests(waitedFor)} in flight finished; database closed`
+          : `Tessera stopped (${signal}) in ${seconds} s: connections still open at the ${SHUTDOWN_GRACE_MS / 1000} s limit closed, ${requests(cutOff)} cut off; database closed`,
+      );
+      process.exit(0);
+    };
+    const limit = setTimeout(() => {
+      const cutOff = inFlight.size;
+      server.closeAllConnections();
+      finish(cutOff);
+    }, SHUTDOWN_GRACE_MS);
+    // close() stops listening and closes idle connections; its callback runs once the last
+    // connection has closed.
+    server.close(() => finish(undefined));
   };
-  process.once("SIGINT", shutdown);
-  process.once("SIGTERM", shutdown);
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
 }
 
 main().catch((error: unknown) => {

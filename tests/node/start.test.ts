@@ -1,12 +1,15 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { mkdtemp, rm, stat } from "node:fs/promises";
+import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
+import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createClient, type InStatement } from "@libsql/client";
 import { createRemoteJWKSet, jwtVerify } from "jose";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
+import { generateSecret } from "../../src/secrets/derive-keys.ts";
+import { startSqld } from "../harness/sqld.ts";
 import { tempDir } from "../harness/temp-dir.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -172,5 +175,146 @@ describe("npm start (prestart build, then the package.json start command)", () =
     const { code, output } = await startFailing(fresh, { NODE_ENV: "production" });
     expect(code).toBe(1);
     expect(output).toContain("TESSERA_SECRET");
+  });
+});
+
+/** Reads from a raw socket until `done(text so far)` holds; rejects if the socket ends first. */
+function readUntil(socket: Socket, done: (text: string) => boolean): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = "";
+    const onData = (chunk: Buffer) => {
+      text += chunk.toString();
+      if (done(text)) {
+        socket.off("data", onData);
+        socket.off("end", onEnd);
+        resolve(text);
+      }
+    };
+    const onEnd = () => reject(new Error(`socket ended: ${text}`));
+    socket.on("data", onData);
+    socket.once("end", onEnd);
+  });
+}
+
+/** Whether a new TCP connection to `port` is refused (the server stopped listening). */
+const refused = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const probe = connect(port, "127.0.0.1");
+    probe.once("connect", () => {
+      probe.destroy();
+      resolve(false);
+    });
+    probe.once("error", (error: NodeJS.ErrnoException) => resolve(error.code === "ECONNREFUSED"));
+  });
+
+describe("stopping (SIGTERM, SIGINT)", () => {
+  it("SIGTERM: stops accepting, finishes the request in flight, closes the database, exits 0", async () => {
+    const dir = await tempDir("tessera-stop-");
+    const s = await start(dir);
+    const port = Number(new URL(s.url).port);
+    const email = "stop@example.com";
+    const password = "correct horse battery";
+    const body = JSON.stringify({ email, password });
+    const signup = await fetch(`${s.url}/v1/signup`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body,
+    });
+    expect(signup.status).toBe(201);
+    const exited = new Promise<number | null>((resolve) => s.child.once("exit", resolve));
+
+    // A login in flight: its headers are in (the server answered 100 Continue), its body is not.
+    const socket = connect(port, "127.0.0.1");
+    onTestFinished(() => {
+      socket.destroy();
+    });
+    socket.write(
+      `POST /v1/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nExpect: 100-continue\r\n\r\n`,
+    );
+    await readUntil(socket, (text) => text.includes("100 Continue\r\n\r\n"));
+
+    s.child.kill("SIGTERM");
+    // New connections are refused once the signal is handled; the process waits for the login.
+    for (let i = 0; !(await refused(port)); i++) {
+      if (i > 200) throw new Error("still accepting connections after SIGTERM");
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(s.child.exitCode).toBeNull();
+
+    const responseEnded = new Promise<void>((resolve) => socket.once("end", resolve));
+    socket.write(body);
+    const response = await readUntil(socket, (text) => /"refresh_token":"[^"]+"/.test(text));
+    expect(response).toMatch(/^HTTP\/1\.1 200 OK\r\n/m);
+    expect(response).toMatch(/\r\nConnection: close\r\n/i);
+    await responseEnded; // the server closed the connection after the answer
+
+    expect(await exited).toBe(0);
+    const lines = s.output().trim().split("\n");
+    expect(lines.at(-1)).toMatch(
+      /^Tessera stopped \(SIGTERM\) in \d+\.\d s: 1 request in flight finished; database closed$/,
+    );
+
+    // The file is intact (SQLite's own check, after recovering the WAL) and holds the login's
+    // session: what was acknowledged before the stop is there.
+    const db = join(dir, "data/tessera.db");
+    expect((await query(db, "PRAGMA integrity_check")).rows[0]?.[0]).toBe("ok");
+    const sessions = await query(db, {
+      sql: "SELECT count(*) AS n FROM sessions JOIN users ON users.id = sessions.user_id WHERE users.email = ?",
+      args: [email],
+    });
+    expect(Number(sessions.rows[0]?.n)).toBe(2); // signup + the login that was in flight
+  });
+
+  it("SIGINT with nothing in flight stops at once", async () => {
+    const s = await start(await tempDir("tessera-sigint-"));
+    const exited = new Promise<number | null>((resolve) => s.child.once("exit", resolve));
+    s.child.kill("SIGINT");
+    expect(await exited).toBe(0);
+    expect(s.output()).toMatch(
+      /Tessera stopped \(SIGINT\) in \d+\.\d s: 0 requests in flight finished; database closed\n$/,
+    );
+  });
+});
+
+describe("npm start on a libSQL server (DATABASE_URL=http://…)", () => {
+  it("two servers starting at once on a fresh sqld migrate it once and accept each other's tokens", async () => {
+    const sqld = await startSqld();
+    onTestFinished(() => sqld.stop());
+    const env = { DATABASE_URL: sqld.url, TESSERA_SECRET: generateSecret() };
+    const [a, b] = await Promise.all([
+      start(await tempDir("tessera-a-"), env),
+      start(await tempDir("tessera-b-"), env),
+    ]);
+    const jwks = async (s: Started) => (await fetch(`${s.url}/.well-known/jwks.json`)).json();
+    expect(await jwks(a)).toEqual(await jwks(b));
+    const signup = await fetch(`${a.url}/v1/signup`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ email: "two@example.com", password: "correct horse battery" }),
+    });
+    expect(signup.status).toBe(201);
+    const { access_token, refresh_token } = (await signup.json()) as {
+      access_token: string;
+      refresh_token: string;
+    };
+    const me = await fetch(`${b.url}/v1/me`, {
+      headers: { Authorization: `Bearer ${access_token}` },
+    });
+    expect(me.status).toBe(200);
+    const refreshed = await fetch(`${b.url}/oauth/token`, {
+      method: "POST",
+      body: new URLSearchParams({ grant_type: "refresh_token", refresh_token }),
+    });
+    expect(refreshed.status).toBe(200);
+    const client = createClient({ url: sqld.url });
+    onTestFinished(() => client.close());
+    const migrations = await client.execute("SELECT count(*) AS n FROM __drizzle_migrations");
+    const files = (await readdir(join(ROOT, "migrations"))).filter((f) => f.endsWith(".sql"));
+    expect(Number(migrations.rows[0]?.n)).toBe(files.length);
+    // Both stop cleanly on SIGTERM, closing their clients.
+    const codes = [a, b].map((s) => new Promise((resolve) => s.child.once("exit", resolve)));
+    a.child.kill("SIGTERM");
+    b.child.kill("SIGTERM");
+    expect(await Promise.all(codes)).toEqual([0, 0]);
   });
 });
