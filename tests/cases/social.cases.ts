@@ -379,6 +379,36 @@ async function hostedSignInOk(
   return { browser, request, ...redeemed };
 }
 
+/**
+ * Runs a leg until the upstream sends the browser to Tessera's callback, and stops there:
+ * the callback URL (code, state, iss) and the browser holding the `tessera_upstream` cookie.
+ */
+async function heldCallback(h: Harness, u: UpstreamsInfo, which: "acme" | "github" = "acme") {
+  await addUpstream(h, u, which);
+  const app = await registerApp(h);
+  const browser = browserFor(h, u);
+  browser.hold = (url) => url.pathname === `/oauth/callback/${which}`;
+  const request = await authorizeRequest(h, app);
+  const atUpstream = await continueWith(browser, await browser.navigate(request.url), which);
+  const held =
+    which === "acme"
+      ? await throughUpstream(
+          browser,
+          atUpstream,
+          u.op.control,
+          opPages(`held-${crypto.randomUUID()}`),
+        )
+      : await throughUpstream(
+          browser,
+          atUpstream,
+          u.github.control,
+          githubPages(`held-${crypto.randomUUID().slice(0, 8)}`),
+        );
+  if (held.kind !== "left") throw new Error("the callback was not reached");
+  browser.hold = undefined;
+  return { browser, callback: held.url };
+}
+
 /** The sign-in page with a notice (no code for the app). */
 function expectNotice(landing: Landing, status: number, text: RegExp) {
   expect(landing.kind, JSON.stringify(landing).slice(0, 500)).toBe("page");
@@ -625,25 +655,6 @@ export function socialCases(createHarness: HarnessFactory, upstreams: () => Upst
       else expect(first.status).toBe(400);
     });
 
-    /** Runs the leg until the OP sends the browser to the callback; returns its URL and the browser. */
-    async function heldCallback(h: Harness, u: UpstreamsInfo) {
-      await addUpstream(h, u, "acme");
-      const app = await registerApp(h);
-      const browser = browserFor(h, u);
-      browser.hold = (url) => url.pathname === "/oauth/callback/acme";
-      const request = await authorizeRequest(h, app);
-      const atOp = await continueWith(browser, await browser.navigate(request.url), "acme");
-      const held = await throughUpstream(
-        browser,
-        atOp,
-        u.op.control,
-        opPages(`held-${crypto.randomUUID()}`),
-      );
-      if (held.kind !== "left") throw new Error("the callback was not reached");
-      browser.hold = undefined;
-      return { browser, callback: held.url };
-    }
-
     it("mix-up defence (RFC 9207): a callback whose iss is not the OP's is refused, no code", async () => {
       const h = await openHarness(createHarness);
       const u = upstreams();
@@ -849,15 +860,39 @@ export function socialCases(createHarness: HarnessFactory, upstreams: () => Upst
         : `${token?.body.client_id}:${token?.body.client_secret}`;
       expect(credentials).toBe(`${u.github.client.clientId}:${u.github.client.clientSecret}`);
       expect(token?.headers.accept).toContain("application/json");
-      if (authorize?.query.code_challenge) {
-        expect(await s256(token?.body.code_verifier ?? "")).toBe(authorize.query.code_challenge);
-      }
+      expect(authorize?.query.code_challenge_method).toBe("S256");
+      expect(await s256(token?.body.code_verifier ?? "")).toBe(authorize?.query.code_challenge);
       for (const path of ["/api/user", "/api/user/emails"]) {
         const call = requests.find((r) => r.path === path);
         expect(call, `${path} was not called`).toBeDefined();
         expect(call?.headers.authorization).toMatch(/^(Bearer|token) gho_/);
         expect(call?.headers["user-agent"]).toBeTruthy();
       }
+    });
+
+    it("GitHub's error answer with status 200 (a spent code: bad_verification_code) is a refusal on the sign-in page, not a server error", async () => {
+      const h = await openHarness(createHarness);
+      const u = upstreams();
+      const { browser, callback } = await heldCallback(h, u, "github");
+      // Someone spends the code first (GitHub forgets a code at its first use).
+      const spent = await fetch(`${u.github.issuer}/login/oauth/access_token`, {
+        method: "POST",
+        headers: {
+          Accept: "application/json",
+          "Content-Type": "application/x-www-form-urlencoded",
+        },
+        body: new URLSearchParams({
+          client_id: u.github.client.clientId,
+          client_secret: u.github.client.clientSecret,
+          code: callback.searchParams.get("code") ?? "",
+        }),
+      });
+      expect(await spent.json()).toHaveProperty("error");
+      await forgetRequests(u.github.control);
+      const landing = await browser.navigate(callback.toString());
+      expectNotice(landing, 400, /GitHub|provider/);
+      const requests = await receivedRequests(u.github.control);
+      expect(requests.map((r) => r.path)).toEqual(["/login/oauth/access_token"]);
     });
 
     it("a primary address GitHub has not verified, with an account already on it: account_exists on the page", async () => {
