@@ -164,6 +164,18 @@ describe("verifyUpstreamIdToken against a provider on a loopback port", () => {
     );
   });
 
+  it("several audiences need an azp among the client ids (OIDC Core §3.1.3.7 steps 4-5)", async () => {
+    const p = provider({});
+    const both = ["web-client", "someone-else"];
+    expect(await reason(verify(p, await sign({ aud: both })))).toBe("azp_missing");
+    expect(await reason(verify(p, await sign({ aud: both, azp: "someone-else" })))).toBe(
+      "wrong_azp",
+    );
+    expect((await verify(p, await sign({ aud: both, azp: "web-client" }))).subject).toBe("user-1");
+    // One audience: azp may name another client of the same project (Google's Android token).
+    expect((await verify(p, await sign({ azp: "android-client" }))).subject).toBe("user-1");
+  });
+
   it('email_verified: a boolean, or Apple\'s string "true"; absent means unverified', async () => {
     const apple = provider({ kind: "apple", name: "apple", issuer: `${base}/apple` });
     const token = await sign({ iss: `${base}/apple`, email_verified: "true" });

@@ -73,7 +73,8 @@ function nameOf(payload: JWTPayload): string | null {
 /**
  * Verifies a provider's ID token (docs/design/upstream.md): signature with the provider's
  * JWKS, `iss` by the provider's rules (Google's scheme-less form; Microsoft's `{tenantid}`
- * template with `tid`), `aud` among its client ids, `exp`/`iat`/`nbf` within 60 s, and `nonce`
+ * template with `tid`), `aud` among its client ids (several audiences: `azp` among them too),
+ * `exp`/`iat`/`nbf` within 60 s, and `nonce`
  * — exactly `input.nonce`, or for `raw-or-sha256` also its lowercase SHA-256 hex (Apple's iOS
  * SDK sends the hash). Shared by the browser leg and the native exchange. Returns the
  * profile, the token's end and its `nonce` claim as sent (what a replay would carry; the
@@ -91,7 +92,7 @@ export async function verifyUpstreamIdToken(
   } catch {
     throw new UpstreamTokenInvalid("provider_metadata_unavailable");
   }
-  if (!jwksUri || !isAllowedEndpoint(new URL(jwksUri))) {
+  if (!jwksUri || !isAllowedEndpoint(new URL(jwksUri), provider.issuer)) {
     throw new UpstreamTokenInvalid("provider_has_no_jwks");
   }
   let payload: JWTPayload;
@@ -105,6 +106,12 @@ export async function verifyUpstreamIdToken(
     }));
   } catch (error) {
     throw new UpstreamTokenInvalid(reasonOf(error));
+  }
+  // OIDC Core §3.1.3.7 steps 4-5: a token for several audiences names the party it was issued
+  // to in `azp`, and that party must be one of ours (else another client's token lists us too).
+  if (Array.isArray(payload.aud) && payload.aud.length > 1) {
+    if (typeof payload.azp !== "string") throw new UpstreamTokenInvalid("azp_missing");
+    if (!provider.clientIds.includes(payload.azp)) throw new UpstreamTokenInvalid("wrong_azp");
   }
   const match = typeof payload.iss === "string" ? matchIssuer(provider, payload.iss) : undefined;
   if (!match) throw new UpstreamTokenInvalid("wrong_issuer");
