@@ -176,6 +176,18 @@ describe("verifyUpstreamIdToken against a provider on a loopback port", () => {
     expect((await verify(p, await sign({ azp: "android-client" }))).subject).toBe("user-1");
   });
 
+  it("an address that is not plain ASCII is no address: lower-casing must not make it another", async () => {
+    // U+212A KELVIN SIGN lower-cases to an ASCII "k": "\u212Aate@…" would become kate@….
+    const kelvin = await verify(provider({}), await sign({ email: "\u212Aate@example.com" }));
+    expect(kelvin).toMatchObject({ email: null, emailVerified: false });
+    const dotless = await verify(provider({}), await sign({ email: "ADM\u0130N@example.com" }));
+    expect(dotless).toMatchObject({ email: null, emailVerified: false });
+    const spaced = await verify(provider({}), await sign({ email: "ada @example.com" }));
+    expect(spaced).toMatchObject({ email: null, emailVerified: false });
+    const trimmed = await verify(provider({}), await sign({ email: " Ada@Example.COM " }));
+    expect(trimmed).toMatchObject({ email: "ada@example.com", emailVerified: true });
+  });
+
   it('email_verified: a boolean, or Apple\'s string "true"; absent means unverified', async () => {
     const apple = provider({ kind: "apple", name: "apple", issuer: `${base}/apple` });
     const token = await sign({ iss: `${base}/apple`, email_verified: "true" });
