@@ -91,7 +91,7 @@ async function discover(provider: UpstreamProvider): Promise<oauth.Authorization
       .catch(() => oauth.processDiscoveryResponse(issuer, copy));
   }
   for (const endpoint of [as.authorization_endpoint, as.token_endpoint, as.jwks_uri]) {
-    if (endpoint !== undefined && !isAllowedEndpoint(new URL(endpoint))) {
+    if (endpoint !== undefined && !isAllowedEndpoint(new URL(endpoint), provider.issuer)) {
       throw new Error("The discovery document names an endpoint that is not https");
     }
   }

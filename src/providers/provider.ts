@@ -77,9 +77,16 @@ export function isLoopbackHost(hostname: string): boolean {
   return host === "localhost" || host === "::1" || /^127(?:\.\d{1,3}){3}$/.test(host);
 }
 
-/** Whether `url` may be called: https, or http on a loopback host. */
-export function isAllowedEndpoint(url: URL): boolean {
-  return url.protocol === "https:" || (url.protocol === "http:" && isLoopbackHost(url.hostname));
+const isLoopbackHttp = (url: URL) => url.protocol === "http:" && isLoopbackHost(url.hostname);
+
+/**
+ * Whether an endpoint of the provider at `issuer` (from its discovery document, or its API)
+ * may be called: https; plain http only to a loopback host, and only for a provider that is
+ * itself on plain-http loopback (tests, development). A public provider's metadata cannot
+ * point Tessera at a plain-http service on its own host.
+ */
+export function isAllowedEndpoint(url: URL, issuer: string): boolean {
+  return url.protocol === "https:" || (isLoopbackHttp(url) && isLoopbackHttp(new URL(issuer)));
 }
 
 /**
@@ -93,7 +100,12 @@ export function isValidIssuer(value: string): boolean {
   } catch {
     return false;
   }
-  return isAllowedEndpoint(url) && url.search === "" && url.hash === "" && !url.username;
+  return (
+    (url.protocol === "https:" || isLoopbackHttp(url)) &&
+    url.search === "" &&
+    url.hash === "" &&
+    !url.username
+  );
 }
 
 export const trimSlash = (url: string): string => url.replace(/\/+$/, "");

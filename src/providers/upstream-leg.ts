@@ -112,7 +112,8 @@ async function gitHubProfile(provider: UpstreamProvider, accessToken: string) {
   const api = provider.apiUrl ?? "https://api.github.com";
   const get = async (path: string) => {
     const url = new URL(`${api}${path}`);
-    if (!isAllowedEndpoint(url)) throw new UpstreamSignInFailed("github_api_not_https");
+    if (!isAllowedEndpoint(url, provider.issuer))
+      throw new UpstreamSignInFailed("github_api_not_https");
     const response = await fetch(url, {
       headers: {
         Authorization: `Bearer ${accessToken}`,
