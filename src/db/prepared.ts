@@ -1,5 +1,3 @@
-import { fillPlaceholders } from "drizzle-orm";
-import type { BatchItem } from "drizzle-orm/batch";
 import type { Database } from "./types.ts";
 
 const cache = new WeakMap<Database, Map<string, unknown>>();
@@ -21,23 +19,4 @@ export function prepared<T>(db: Database, name: string, build: (db: Database) =>
     queries.set(name, query);
   }
   return query;
-}
-
-/**
- * A prepared query with its values, as an item for `db.batch`: the same SQL, mapped the same
- * way, without building the query again (drizzle's batch otherwise takes query builders,
- * and building one costs 20–50 µs). drizzle's `batch` (libSQL and D1 alike) asks an item for
- * `_prepare()`, then reads `getQuery()` (SQL and parameters), binds D1's `stmt`, and maps
- * the driver's answer with `mapResult`: the view below is the prepared query itself with
- * `getQuery()` answering these values. Relies on drizzle-orm 0.45's batch protocol (pinned);
- * the rotation tests run batches through it on libSQL and D1.
- */
-export function preparedBatchItem(
-  query: { getQuery(): { sql: string; params: unknown[] } },
-  values: Record<string, unknown>,
-): BatchItem<"sqlite"> {
-  const { sql, params } = query.getQuery();
-  const filled = { sql, params: fillPlaceholders(params, values) };
-  const view = Object.create(query, { getQuery: { value: () => filled } });
-  return { _prepare: () => view } as unknown as BatchItem<"sqlite">;
 }

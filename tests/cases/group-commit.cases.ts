@@ -114,6 +114,54 @@ export function groupCommitCases(createHarness: HarnessFactory) {
       expect(await generationOf(h, step.id)).toBe(1);
     });
 
+    it("a batch refuses exactly what the single statement refuses", async () => {
+      const h = await openHarness(createHarness);
+      const { email, tokens } = await signup(h);
+      const chains = [tokens.refresh_token];
+      for (let i = 0; i < 5; i++) chains.push((await login(h, email)).refresh_token);
+      const [live, revoked, ended, idle, otherClient, wrongGeneration] = chains.map(
+        (t) => parse(t).sid,
+      ) as [string, string, string, string, string, string];
+      const now = h.clock.now();
+      await h.db.update(sessions).set({ revokedAt: now }).where(eq(sessions.id, revoked));
+      await h.db.update(sessions).set({ expiresAt: now }).where(eq(sessions.id, ended));
+      await h.db
+        .update(sessions)
+        .set({ lastUsedAt: now - h.config.refreshIdleTtl * 1000 })
+        .where(eq(sessions.id, idle));
+      const steps = chains.map((t) => stepFor(h, t));
+      const at = (i: number) => steps[i] as RotationStep;
+      const cases: RotationStep[] = [
+        at(0),
+        at(1),
+        at(2),
+        at(3),
+        { ...at(4), clientId: "another-client" },
+        { ...at(5), generation: 1, next: 2 },
+      ];
+      // Revoked, ended, idle, another client's, a generation ahead: each fails one condition.
+      const manual = manualGroupCommit();
+      const pending = cases.map((step) => commitRotation(h.db, step, manual.groupCommit));
+      await manual.flush();
+      const rows = await Promise.all(pending);
+      expect(rows.map((row) => row !== undefined)).toEqual([
+        true,
+        false,
+        false,
+        false,
+        false,
+        false,
+      ]);
+      expect(await generationOf(h, live)).toBe(1);
+      for (const sid of [revoked, ended, idle, otherClient, wrongGeneration]) {
+        expect(await generationOf(h, sid)).toBe(0);
+      }
+      // And the single statement agrees, case by case.
+      for (const step of cases.slice(1)) {
+        expect(await commitRotation(h.db, step, undefined)).toBeUndefined();
+      }
+    });
+
     it("through rotateRefreshToken: racers in one batch converge, an older token revokes", async () => {
       const h = await openHarness(createHarness);
       const { tokens } = await signup(h);
