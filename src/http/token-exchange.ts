@@ -107,7 +107,7 @@ export async function exchangeUpstreamToken(
   const now = clock.now();
   let verified: {
     provider: UpstreamProvider;
-    profile: UpstreamProfile & { expiresAt: number; nonce: string };
+    profile: UpstreamProfile & { acceptedUntil: number; nonce: string };
   } | null = null;
   const reasons: string[] = [];
   for (const provider of candidates) {
@@ -126,12 +126,17 @@ export async function exchangeUpstreamToken(
   }
   if (!verified) throw refuse(reasons.join("; "), { issuer: issuer.slice(0, 200) });
   const { provider } = verified;
-  const { expiresAt, nonce: tokenNonce, ...profile } = verified.profile;
+  const { acceptedUntil, nonce: tokenNonce, ...profile } = verified.profile;
 
   // The verified token's own nonce claim is what is spent: the raw value and its hash are two
   // parameters for the same token, so claiming the parameter would let it be replayed.
   if (
-    !(await claimUpstreamNonce(db, { provider: provider.name, nonce: tokenNonce, expiresAt, now }))
+    !(await claimUpstreamNonce(db, {
+      provider: provider.name,
+      nonce: tokenNonce,
+      expiresAt: acceptedUntil,
+      now,
+    }))
   ) {
     throw refuse("nonce_replayed", { provider: provider.name });
   }

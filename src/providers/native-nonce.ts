@@ -4,8 +4,9 @@ import type { Database } from "../db/types.ts";
 import { sha256Base64url } from "../lib/sha256.ts";
 
 /**
- * Records that an exchanged id_token's nonce was used, once per provider, until the token
- * expires (docs/design/upstream.md#native-token-exchange-rfc-8693). One atomic statement: the
+ * Records that an exchanged id_token's nonce was used, once per provider, until `expiresAt`:
+ * when the token stops being accepted, its `exp` plus the clock tolerance
+ * (docs/design/upstream.md#native-token-exchange-rfc-8693). One atomic statement: the
  * insert, or — when a row for the nonce exists but has expired and not been pruned yet —
  * taking it over. False: the nonce is in use (a replay).
  */

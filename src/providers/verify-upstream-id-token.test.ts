@@ -118,7 +118,7 @@ describe("verifyUpstreamIdToken against a provider on a loopback port", () => {
       email: "ada@example.com",
       emailVerified: true,
       name: "Ada Lovelace",
-      expiresAt: (Math.floor(NOW / 1000) + 600) * 1000,
+      acceptedUntil: (Math.floor(NOW / 1000) + 600 + 60) * 1000,
       nonce: "raw-nonce",
     });
     // Any of the provider's client ids is a valid audience (an iOS app next to the web client).

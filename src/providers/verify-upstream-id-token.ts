@@ -77,14 +77,15 @@ function nameOf(payload: JWTPayload): string | null {
  * `exp`/`iat`/`nbf` within 60 s, and `nonce`
  * — exactly `input.nonce`, or for `raw-or-sha256` also its lowercase SHA-256 hex (Apple's iOS
  * SDK sends the hash). Shared by the browser leg and the native exchange. Returns the
- * profile, the token's end and its `nonce` claim as sent (what a replay would carry; the
- * native exchange claims that). Throws {@link UpstreamTokenInvalid} with the reason.
+ * profile, until when the token is accepted (`exp` + 60 s, in ms: how long its nonce must stay
+ * spent) and its `nonce` claim as sent (what a replay would carry; the native exchange claims
+ * that). Throws {@link UpstreamTokenInvalid} with the reason.
  */
 export async function verifyUpstreamIdToken(
   provider: UpstreamProvider,
   idToken: string,
   input: { nonce: string; nonceForm: "exact" | "raw-or-sha256"; now: number },
-): Promise<UpstreamProfile & { expiresAt: number; nonce: string }> {
+): Promise<UpstreamProfile & { acceptedUntil: number; nonce: string }> {
   if (provider.kind === "github") throw new UpstreamTokenInvalid("provider_has_no_id_tokens");
   let jwksUri: string | undefined;
   try {
@@ -138,7 +139,8 @@ export async function verifyUpstreamIdToken(
     email,
     emailVerified: email !== null && isTrue(payload.email_verified),
     name: nameOf(payload),
-    expiresAt: (payload.exp as number) * 1000,
+    // The last instant a replay of this token would still verify: `exp` plus the tolerance.
+    acceptedUntil: ((payload.exp as number) + UPSTREAM_CLOCK_TOLERANCE_S) * 1000,
     // The token's own claim (raw or hashed): what a replay would carry again.
     nonce: payload.nonce,
   };

@@ -306,6 +306,16 @@ describe("native token exchange (RFC 8693)", () => {
     );
   });
 
+  it("a nonce stays spent while its token is still accepted: up to 60 s past exp", async () => {
+    const h = await harnessWithProvider();
+    const nonce = newNonce();
+    const token = await idToken(h, { nonce, email: uniqueEmail() }, { ttlS: 300 });
+    h.clock.advance(300_000 + 10_000);
+    expect((await exchange(h, { subject_token: token, nonce })).status).toBe(200);
+    h.clock.advance(20_000);
+    await expectRefused(h, await exchange(h, { subject_token: token, nonce }), token, /replay/);
+  });
+
   it("accepts the nonce's lowercase SHA-256 hex in the token (Apple's iOS SDK)", async () => {
     const h = await harnessWithProvider();
     const raw = newNonce();
