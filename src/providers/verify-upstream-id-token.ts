@@ -1,5 +1,6 @@
 import { createRemoteJWKSet, errors, type JWTPayload, jwtVerify } from "jose";
 import { UpstreamTokenInvalid } from "../errors.ts";
+import { sha256Hex } from "../lib/sha256.ts";
 import { authorizationServer, UPSTREAM_TIMEOUT_MS } from "./authorization-server.ts";
 import { isAllowedEndpoint, matchIssuer, type UpstreamProvider } from "./provider.ts";
 import { normalizeUpstreamEmail, type UpstreamProfile } from "./upstream-profile.ts";
@@ -53,11 +54,6 @@ function reasonOf(error: unknown): string {
   if (error instanceof errors.JOSEError) return `jose_${error.code}`;
   return "jwks_unavailable";
 }
-
-const sha256Hex = async (text: string) =>
-  [...new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)))]
-    .map((b) => b.toString(16).padStart(2, "0"))
-    .join("");
 
 /** `email_verified` as sent: a boolean, or (Apple) the string `"true"`. */
 const isTrue = (value: unknown) => value === true || value === "true";
