@@ -9,14 +9,8 @@ import type { HarnessFactory } from "./types.ts";
  * and a harness factory over it: each harness opens `DATABASE_URL=<sqld>` with the production
  * opener (`src/db/libsql-node.ts`) and starts from empty tables. A file's tests run one after
  * another, so emptying on open is safe; test files run in parallel, each with its own server.
- * `sameDatabase` opens another instance on the database as it is (nothing emptied): a second
- * Tessera process on the same libSQL server.
  */
-export function sqldHarnessPerFile(): {
-  harness: HarnessFactory;
-  sameDatabase: HarnessFactory;
-  url: () => string;
-} {
+export function sqldHarnessPerFile(): { harness: HarnessFactory; url: () => string } {
   let server: Sqld | undefined;
   beforeAll(async () => {
     server = await startSqld();
@@ -36,6 +30,5 @@ export function sqldHarnessPerFile(): {
       prepare: emptyDatabase,
       release: async () => {},
     })),
-    sameDatabase: nodeHarnessOn(async () => ({ url: url(), release: async () => {} })),
   };
 }

@@ -13,6 +13,7 @@ import {
   type TokenBody,
   uniqueEmail,
 } from "../cases/helpers.ts";
+import { nodeHarnessOn } from "../harness/node.ts";
 import { sqldHarnessPerFile } from "../harness/node-sqld.ts";
 import { openHarness } from "../harness/open.ts";
 import type { Harness } from "../harness/types.ts";
@@ -21,16 +22,24 @@ const MINUTE = 60_000;
 
 /**
  * Two Tessera instances behind a load balancer, one libSQL server: each has its own app, key
- * cache, clock and `@libsql/client` opened by the production opener at the same DATABASE_URL,
+ * cache, clock and `@libsql/client` opened by the production opener on the same server,
  * and the same TESSERA_SECRET (as every instance of one deployment has). Nothing is shared in
  * memory: whatever they agree on, they agree on through sqld.
  */
-const { harness, sameDatabase } = sqldHarnessPerFile();
+const { harness, url } = sqldHarnessPerFile();
+/**
+ * Instance B on the database as A left it (nothing emptied), through the URL form Turso users
+ * write: `libsql://` (WebSockets; `tls=0` for a local server). A speaks HTTP.
+ */
+const sameDatabaseOverWebSockets = nodeHarnessOn(async () => ({
+  url: `${url().replace(/^http:/, "libsql:")}?tls=0`,
+  release: async () => {},
+}));
 
 async function twoInstances(env: Record<string, string> = {}) {
   const shared = { TESSERA_SECRET: generateSecret(), ...env };
   const a = await openHarness(harness, shared); // starts from an empty database
-  const b = await openHarness(sameDatabase, shared);
+  const b = await openHarness(sameDatabaseOverWebSockets, shared);
   b.clock.set(a.clock.now());
   return {
     a,
