@@ -59,6 +59,10 @@ export async function startSqld(): Promise<Sqld> {
     child.stdout?.on("data", keep);
     child.stderr?.on("data", keep);
     const stopped = exited(child);
+    // Never outlive the test process, even when a suite dies before its teardown.
+    const orphaned = () => child.kill("SIGKILL");
+    process.once("exit", orphaned);
+    void stopped.then(() => process.off("exit", orphaned));
     let stopping: Promise<void> | undefined;
     const sqld: Sqld = {
       url,
