@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import type { RedeemedChallenge } from "../challenges/redeem-challenge.ts";
+import { unlinkUnprovenIdentities } from "../identities/identities.ts";
 import { clearLoginFailures, throttleKey } from "../rate-limits/login-throttle.ts";
 import { changeEmail } from "../users/change-email.ts";
 import { changePassword } from "../users/change-password.ts";
@@ -12,6 +13,27 @@ import { sendEmail } from "./send-email.ts";
 /** The one answer to an unknown, used, expired or exhausted link or code. */
 export const invalidChallenge = () =>
   new ApiError("invalid_grant", "The code or link is invalid, expired or already used");
+
+/**
+ * The inbox of an account whose address nobody had verified is proven now (an emailed code
+ * or reset link): identities whose provider never verified the address stop being ways in
+ * (account pre-hijacking; docs/design/upstream.md#identities-and-linking). Returns how many
+ * were unlinked; each is recorded as `identity_unlinked`.
+ */
+export async function unlinkUnprovenIdentitiesOf(c: Context<AppEnv>, user: User): Promise<number> {
+  if (user.emailVerifiedAt !== null) return 0;
+  const unlinked = await unlinkUnprovenIdentities(c.var.deps.db, user.id);
+  for (const identity of unlinked) {
+    await recordEvent(c, { type: "identity_unlinked", userId: user.id });
+    c.var.deps.logger.info("identity_unlinked", {
+      request_id: c.var.requestId,
+      user_id: user.id,
+      provider: identity.provider,
+      reason: "address_proven_elsewhere",
+    });
+  }
+  return unlinked.length;
+}
 
 /**
  * Applies a used `verify_email` or `change_email` challenge: the address is proven (a
@@ -66,6 +88,7 @@ export async function completePasswordReset(
   // A reset sent to an address the account has since left proves nothing.
   const owner = await findUserById(db, challenge.userId);
   if (owner?.email !== challenge.email) throw invalidChallenge();
+  await unlinkUnprovenIdentitiesOf(c, owner);
   await changePassword(db, { userId: owner.id, passwordHash, now });
   const user = await markEmailVerified(db, {
     userId: challenge.userId,

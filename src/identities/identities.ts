@@ -59,3 +59,17 @@ export async function unlinkIdentity(
   if (exists) throw new LastIdentity();
   return undefined;
 }
+
+/**
+ * Unlinks the user's identities whose provider never verified the address
+ * (docs/design/upstream.md#identities-and-linking): called when the inbox is proven for an
+ * account whose address was unverified until now (an emailed code or reset link). Whoever
+ * signed in through such an identity may not own the address (account pre-hijacking), so,
+ * like a password set before the proof, it stops being a way in. Returns what was unlinked.
+ */
+export async function unlinkUnprovenIdentities(db: Database, userId: string): Promise<Identity[]> {
+  return db
+    .delete(identities)
+    .where(and(eq(identities.userId, userId), eq(identities.emailVerified, false)))
+    .returning();
+}

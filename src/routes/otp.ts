@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { redeemCode } from "../challenges/redeem-challenge.ts";
-import { invalidChallenge } from "../http/account-actions.ts";
+import { invalidChallenge, unlinkUnprovenIdentitiesOf } from "../http/account-actions.ts";
 import { limitEmailSends } from "../http/email-limits.ts";
 import { rateLimit } from "../http/middleware/rate-limit/index.ts";
 import { recordEvent } from "../http/record-event.ts";
@@ -116,9 +116,11 @@ export const otpRoutes = createRouter()
       user ??= await findUserByEmail(db, email);
     }
     if (!user || user.email !== email) throw invalidChallenge();
-    if (user.emailVerifiedAt === null && hasPassword(user)) {
-      // The inbox is proven now, the password never was: whoever signed up with this address
-      // may not own it (account pre-hijacking). Their password and sessions end here.
+    // The inbox is proven now; a password set and identities linked before never proved it:
+    // whoever used them may not own the address (account pre-hijacking). They stop being ways
+    // in, and the sessions they opened end.
+    const unlinked = await unlinkUnprovenIdentitiesOf(c, user);
+    if (user.emailVerifiedAt === null && (hasPassword(user) || unlinked > 0)) {
       await changePassword(db, { userId: user.id, passwordHash: NO_PASSWORD, now });
     }
     user = (await markEmailVerified(db, { userId: user.id, email, now })) ?? user;

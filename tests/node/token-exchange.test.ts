@@ -433,6 +433,34 @@ describe("native token exchange (RFC 8693)", () => {
     expect(again.user.id).toBe(tokens.user?.id);
   });
 
+  it("pre-hijacking: proving the inbox with an emailed code unlinks identities the provider never verified", async () => {
+    const h = await harnessWithProvider();
+    const email = uniqueEmail("hijack");
+    // Someone signs in with a provider that did not verify an address they do not own.
+    const squatter = await signInUpstream(h, { email, email_verified: false, sub: "squatter" });
+    expect(squatter.user).toMatchObject({ email, email_verified: false });
+    // The address's owner signs in with an emailed code.
+    expect((await h.request("/v1/otp/send", json({ email }))).status).toBe(202);
+    const outbox = (await (await h.request("/dev/outbox")).json()) as {
+      messages: Array<{ to: string; code?: string }>;
+    };
+    const code = outbox.messages.filter((m) => m.to === email).at(-1)?.code as string;
+    const owner = await h.request("/v1/otp/verify", json({ email, code }));
+    expect(owner.status).toBe(200);
+    const ownerBody = (await owner.json()) as ExchangeBody;
+    expect(ownerBody.user).toMatchObject({ id: squatter.user.id, email_verified: true });
+    // The squatter's identity is no way in any more, and the session it opened has ended.
+    expect(await identitiesOf(h, ownerBody.access_token)).toEqual([]);
+    expect((await refresh(h, squatter.refresh_token)).status).toBe(400);
+    const nonce = newNonce();
+    const again = await exchange(h, {
+      subject_token: await idToken(h, { nonce, email, email_verified: false, sub: "squatter" }),
+      nonce,
+    });
+    expect(await errorOf(again)).toMatchObject({ status: 409, error: "account_exists" });
+    expect(await eventTypes(h, ownerBody.access_token)).toContain("identity_unlinked");
+  });
+
   it("answers invalid_request for missing or unsupported parameters", async () => {
     const h = await harnessWithProvider();
     const nonce = newNonce();
