@@ -50,7 +50,8 @@ const file = readdirSync(profileDir).find((f) => f.endsWith(".cpuprofile"));
 const profile = JSON.parse(readFileSync(join(profileDir, file), "utf8"));
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));
 const parent = new Map();
-for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+for (const node of profile.nodes)
+  for (const child of node.children ?? []) parent.set(child, node.id);
 const label = (id) => {
   const { functionName, url, lineNumber } = byId.get(id).callFrame;
   const where = url.replace(/^.*node_modules\//, "").replace(/^file:\/\/.*\/dist\//, "dist/");
