@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { type Client, createClient } from "@libsql/client";
 import { drizzle } from "drizzle-orm/libsql";
 import { migrate } from "drizzle-orm/libsql/migrator";
+import { createWorkerClient } from "./libsql-worker.ts";
 import * as schema from "./schema.ts";
 import type { Database } from "./types.ts";
 
@@ -29,7 +30,11 @@ export async function openNodeDatabase(options: {
   }
   // `timeout` is SQLite's busy timeout on every pooled connection: a second process waits
   // for the write lock instead of failing with SQLITE_BUSY.
-  const client = createClient({ url: options.url, authToken: options.authToken, timeout: 5000 });
+  const config = { url: options.url, authToken: options.authToken, timeout: 5000 };
+  // The embedded file's driver is synchronous: it runs on its own thread, so statements and
+  // commits never stop the event loop (src/db/libsql-worker.ts). Remote URLs are async anyway.
+  const client =
+    path !== undefined && path !== ":memory:" ? createWorkerClient(config) : createClient(config);
   if (path !== undefined && path !== ":memory:") {
     // WAL (persistent in the file) lets readers run beside the writer.
     await client.execute("PRAGMA journal_mode = WAL");
