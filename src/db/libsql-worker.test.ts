@@ -7,8 +7,9 @@ import { createWorkerClient } from "./libsql-worker.ts";
 
 /** The thread-backed client and the plain one on the same file, for side-by-side answers. */
 async function clients() {
-  const url = `file:${join(await tempDir("tessera-worker-"), "t.db")}`;
-  const worker = createWorkerClient({ url, timeout: 5000 });
+  const path = join(await tempDir("tessera-worker-"), "t.db");
+  const url = `file:${path}`;
+  const worker = createWorkerClient({ url, timeout: 5000 }, { path });
   const plain = createClient({ url, timeout: 5000 });
   onTestFinished(() => {
     worker.close();
@@ -65,6 +66,22 @@ describe("the database thread's client", () => {
     };
     expect(codes(single)).toEqual(codes(reference));
     expect(isUniqueViolation(single)).toBe(true);
+  });
+
+  it("reads see every write before them; a failing read reports as the client does", async () => {
+    const { worker, plain } = await clients();
+    const select = { sql: "SELECT email FROM t WHERE id = ?", args: [1] };
+    expect((await worker.execute(select)).rows).toHaveLength(0);
+    await worker.execute({ sql: "INSERT INTO t (id, email) VALUES (1, ?)", args: ["a@x"] });
+    expect((await worker.execute(select)).rows[0]?.email).toBe("a@x");
+    await plain.execute({ sql: "UPDATE t SET email = ? WHERE id = 1", args: ["b@x"] });
+    expect((await worker.execute(select)).rows[0]?.email).toBe("b@x");
+    const missing = "SELECT * FROM nowhere";
+    const ours = await worker.execute(missing).catch((e: unknown) => e);
+    const theirs = await plain.execute(missing).catch((e: unknown) => e);
+    expect(ours).toBeInstanceOf(LibsqlError);
+    expect((ours as LibsqlError).message).toBe((theirs as LibsqlError).message);
+    expect((ours as LibsqlError).code).toBe((theirs as LibsqlError).code);
   });
 
   it("keeps statements in the order they were sent", async () => {
