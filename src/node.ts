@@ -80,8 +80,8 @@ async function main() {
     logger,
     hasher: { concurrency: Math.min(poolSize, Math.max(1, availableParallelism())) },
     socketAddress: (c) => getConnInfo(c).remote.address,
-    // The libSQL file's driver commits synchronously: the rotations of the requests read in one
-    // I/O phase commit together right after it (docs/performance.md#group-commit).
+    // Group commit (docs/performance.md): the rotations of the requests read in one I/O phase
+    // commit together right after it, and those arriving while a batch commits go in the next.
     groupCommit: (flush) => setImmediate(flush),
     assets: directoryAssets(STATIC_DIR),
     smtp: smtpMailer,
