@@ -34,7 +34,9 @@ export async function openNodeDatabase(options: {
   // The embedded file's driver is synchronous: it runs on its own thread, so statements and
   // commits never stop the event loop (src/db/libsql-worker.ts). Remote URLs are async anyway.
   const client =
-    path !== undefined && path !== ":memory:" ? createWorkerClient(config) : createClient(config);
+    path !== undefined && path !== ":memory:"
+      ? createWorkerClient(config, { path })
+      : createClient(config);
   if (path !== undefined && path !== ":memory:") {
     // WAL (persistent in the file) lets readers run beside the writer.
     await client.execute("PRAGMA journal_mode = WAL");
