@@ -48,7 +48,8 @@ export function nodeHarnessOn(place: () => Promise<DatabasePlace>): HarnessFacto
           client.close();
           await release();
         },
-        { smtp: smtpMailer },
+        // As src/node.ts: the rotations of one event-loop turn commit together.
+        { smtp: smtpMailer, groupCommit: (flush) => setImmediate(flush) },
       );
     } catch (error) {
       // A harness that failed to start (bad variable, migration error) leaves nothing behind.

@@ -7,6 +7,7 @@ import { ensureSigningKeys } from "../../src/keys/ensure-signing-keys.ts";
 import { createLogger } from "../../src/lib/logger.ts";
 import { createPasswordHasher, type PasswordHasher } from "../../src/passwords/hasher.ts";
 import { deriveKeys, generateSecret } from "../../src/secrets/derive-keys.ts";
+import type { GroupCommit } from "../../src/tokens/rotation-commits.ts";
 import { createTestClock, type Harness } from "./types.ts";
 
 /** Test scrypt cost: the PHC format and code path are the production ones, only cheaper. */
@@ -30,10 +31,11 @@ export async function testHarness(
   env: Record<string, string>,
   close: () => Promise<void>,
   /**
-   * What only some runtimes have: the SMTP transport (Node); an entry that builds the app and
-   * receives every request (the Worker's fetch handler) instead of `bootstrap` here.
+   * What only some runtimes have: the SMTP transport and group commit (Node); an entry that
+   * builds the app and receives every request (the Worker's fetch handler) instead of
+   * `bootstrap` here.
    */
-  runtime: { smtp?: SmtpMailerFactory; entry?: HarnessEntry } = {},
+  runtime: { smtp?: SmtpMailerFactory; groupCommit?: GroupCommit; entry?: HarnessEntry } = {},
 ): Promise<Harness> {
   const vars = { TESSERA_SECRET: generateSecret(), LOG_LEVEL: "debug", ...env };
   const config = parseConfig(vars);
@@ -82,6 +84,7 @@ export async function testHarness(
       hasher,
       socketAddress: () => "127.0.0.1",
       smtp: runtime.smtp,
+      groupCommit: runtime.groupCommit,
     });
     const { app } = built;
     request = async (path, init) => app.request(path, init);

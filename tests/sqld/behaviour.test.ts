@@ -1,6 +1,7 @@
 import { accessTokenCases } from "../cases/access-token.cases.ts";
 import { authCases } from "../cases/auth.cases.ts";
 import { dbErrorCases } from "../cases/db-errors.cases.ts";
+import { groupCommitCases } from "../cases/group-commit.cases.ts";
 import { httpCases } from "../cases/http.cases.ts";
 import { keyCases } from "../cases/keys.cases.ts";
 import { oauthClientCases } from "../cases/oauth-clients.cases.ts";
@@ -23,3 +24,4 @@ revokeIntrospectCases(harness);
 keyCases(harness);
 verifierCases(harness);
 dbErrorCases(harness);
+groupCommitCases(harness);
