@@ -152,10 +152,22 @@ async function bareRotationSql(concurrency) {
   return result;
 }
 
+/** Servers still running: child processes, stopped by hand if the run fails half-way. */
+const running = new Set();
+function started(server) {
+  const stop = server.stop;
+  server.stop = async () => {
+    running.delete(server);
+    await stop();
+  };
+  running.add(server);
+  return server;
+}
+
 async function main() {
-  const tessera = await startTessera();
-  const bare = await startBareHono();
-  const openAuth = await startOpenAuth();
+  const tessera = started(await startTessera());
+  const bare = started(await startBareHono());
+  const openAuth = started(await startOpenAuth());
   const rss = { tesseraStart: rssMiB(tessera.pid), benchStart: rssMiB(process.pid) };
   console.error(
     `tessera ${tessera.url} (pid ${tessera.pid}), bare hono ${bare.url}, openauth ${openAuth.url}; ${SECONDS}s per run`,
@@ -211,8 +223,8 @@ async function main() {
   // embedded file, against the same OpenAuth numbers.
   if (!values["no-sqld"]) {
     console.error("1b. refresh rotation on sqld");
-    const sqld = await startSqld();
-    const onSqld = await startTessera({ DATABASE_URL: sqld.url });
+    const sqld = started(await startSqld());
+    const onSqld = started(await startTessera({ DATABASE_URL: sqld.url }));
     try {
       const sqldChains = refreshChains(await freshSessions(onSqld.url, Math.max(...CONNECTIONS)));
       for (const [i, connections] of CONNECTIONS.entries()) {
@@ -354,7 +366,8 @@ async function main() {
   }
 }
 
-main().catch((error) => {
+main().catch(async (error) => {
   console.error(error);
+  await Promise.allSettled([...running].map((server) => server.stop()));
   process.exit(1);
 });
