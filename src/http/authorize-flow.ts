@@ -1,5 +1,5 @@
 import type { Context } from "hono";
-import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { deleteCookie, setCookie } from "hono/cookie";
 import type { Client } from "../clients/client.ts";
 import { findClient } from "../clients/client-store.ts";
 import { issueAuthorizationCode } from "../oauth/authorization-codes.ts";
@@ -19,17 +19,16 @@ import {
 import { findUserById, type User } from "../users/users.ts";
 import type { AppEnv } from "./app-env.ts";
 import { renderConsentPage, renderErrorPage, renderSignInPage } from "./authorize-pages.tsx";
+import { hostCookieOptions, readHostCookie } from "./host-cookie.ts";
 import { invalidCredentials } from "./start-session.ts";
 
 /** Sent as `__Host-tessera_sso` on https (Secure, Path=/, no Domain); plain on http. */
 const SSO_COOKIE = "tessera_sso";
 const SSO_TOKEN = /^[A-Za-z0-9_-]{43}$/;
 
-const secureIssuer = (c: Context<AppEnv>) => c.var.deps.config.issuer.startsWith("https://");
-
 /** The live browser session of this request's SSO cookie, if any. */
 export async function readBrowserSession(c: Context<AppEnv>): Promise<BrowserSession | undefined> {
-  const token = secureIssuer(c) ? getCookie(c, SSO_COOKIE, "host") : getCookie(c, SSO_COOKIE);
+  const token = readHostCookie(c, SSO_COOKIE);
   if (!token || !SSO_TOKEN.test(token)) return undefined;
   const { db, clock } = c.var.deps;
   return findBrowserSession(db, { token, now: clock.now() });
@@ -69,7 +68,7 @@ export async function signInBrowser(
     httpOnly: true,
     sameSite: "Lax",
     maxAge: config.sessionMaxAge,
-    ...(secureIssuer(c) ? { prefix: "host" as const, secure: true } : {}),
+    ...hostCookieOptions(c),
   });
   return session;
 }
@@ -82,7 +81,7 @@ export async function endBrowserSession(c: Context<AppEnv>): Promise<BrowserSess
   }
   deleteCookie(c, SSO_COOKIE, {
     path: "/",
-    ...(secureIssuer(c) ? { prefix: "host" as const, secure: true } : {}),
+    ...hostCookieOptions(c),
   });
   return session;
 }

@@ -1,8 +1,9 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type { Context } from "hono";
-import { getCookie, setCookie } from "hono/cookie";
+import { setCookie } from "hono/cookie";
 import { base64url } from "jose";
 import type { AppEnv } from "./app-env.ts";
+import { hostCookieOptions, readHostCookie } from "./host-cookie.ts";
 
 /**
  * CSRF defence of the hosted pages' forms (docs/decisions.md, "Hosted pages"): a signed
@@ -39,10 +40,8 @@ const encoder = new TextEncoder();
 /** The cookie value set while answering a request that brought none. */
 const minted = new WeakMap<Request, string>();
 
-const secureIssuer = (c: Context<AppEnv>) => c.var.deps.config.issuer.startsWith("https://");
-
 function readCookie(c: Context<AppEnv>): string | undefined {
-  const value = secureIssuer(c) ? getCookie(c, COOKIE_NAME, "host") : getCookie(c, COOKIE_NAME);
+  const value = readHostCookie(c, COOKIE_NAME);
   return value && COOKIE_VALUE.test(value) ? value : undefined;
 }
 
@@ -66,7 +65,7 @@ export function csrfFieldValue(c: Context<AppEnv>, form: CsrfForm): string {
       path: "/",
       httpOnly: true,
       sameSite: "Lax",
-      ...(secureIssuer(c) ? { prefix: "host" as const, secure: true } : {}),
+      ...hostCookieOptions(c),
     });
   }
   return mac(c.var.deps.formCsrfKey, form, cookie);

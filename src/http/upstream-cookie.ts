@@ -1,7 +1,8 @@
 import { timingSafeEqual } from "node:crypto";
 import type { Context } from "hono";
-import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { deleteCookie, setCookie } from "hono/cookie";
 import type { AppEnv } from "./app-env.ts";
+import { hostCookieOptions, readHostCookie, secureIssuer } from "./host-cookie.ts";
 
 /**
  * The browser leg's binding to the browser that started it (docs/design/upstream.md, "The
@@ -23,11 +24,9 @@ const MAX_AGE_S = 600;
 /** A state as the leg makes them (random bytes, base64url); anything else is ignored. */
 const STATE = /^[A-Za-z0-9_-]{16,128}$/;
 
-const secureIssuer = (c: Context<AppEnv>) => c.var.deps.config.issuer.startsWith("https://");
-
 const options = (c: Context<AppEnv>) =>
   secureIssuer(c)
-    ? { path: "/", prefix: "host" as const, secure: true, sameSite: "None" as const }
+    ? { path: "/", ...hostCookieOptions(c), sameSite: "None" as const }
     : { path: CALLBACK_PATH, sameSite: "Lax" as const };
 
 /** Binds the leg that starts now to this browser. */
@@ -37,7 +36,7 @@ export function setUpstreamCookie(c: Context<AppEnv>, state: string): void {
 
 /** The state this browser started a leg with, if any. */
 function readUpstreamCookie(c: Context<AppEnv>): string | undefined {
-  const value = secureIssuer(c) ? getCookie(c, COOKIE_NAME, "host") : getCookie(c, COOKIE_NAME);
+  const value = readHostCookie(c, COOKIE_NAME);
   return value && STATE.test(value) ? value : undefined;
 }
 
