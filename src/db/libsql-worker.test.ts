@@ -45,6 +45,28 @@ describe("the database thread's client", () => {
     expect(JSON.stringify(ours)).toBe(JSON.stringify(theirs));
   });
 
+  it("answers a `LIMIT ?` read as the client does, bound to 1 (one step) or to more", async () => {
+    const { worker, plain } = await clients();
+    for (const email of ["a@example.com", "b@example.com", "c@example.com"]) {
+      await worker.execute({ sql: "INSERT INTO t (email, n) VALUES (?, 1)", args: [email] });
+    }
+    const sql = "SELECT id, email FROM t WHERE n = ? ORDER BY id limit ?";
+    for (const args of [
+      [1, 1],
+      [2, 1],
+      [1, 2],
+      [1, 5],
+    ]) {
+      const [ours, theirs] = [
+        await worker.execute({ sql, args }),
+        await plain.execute({ sql, args }),
+      ];
+      expect(JSON.stringify(ours)).toBe(JSON.stringify(theirs));
+    }
+    expect((await worker.execute({ sql, args: [1, 1] })).rows).toHaveLength(1);
+    expect((await worker.execute({ sql, args: [2, 1] })).rows).toHaveLength(0);
+  });
+
   it("runs a batch in one transaction and reports a broken constraint with its codes", async () => {
     const { worker, plain } = await clients();
     await worker.execute({ sql: "INSERT INTO t (email) VALUES (?)", args: ["a@example.com"] });

@@ -132,10 +132,13 @@ type NativeStatement = {
   raw(on: boolean): NativeStatement;
   columns(): Array<{ name: string; type: string | null }>;
   all(args: unknown[]): unknown[][];
+  get(args: unknown[]): unknown[] | undefined;
 };
 type NativeDatabase = { prepare(sql: string): NativeStatement; close(): void };
 
 const SELECT = /^\s*select\b/i;
+/** drizzle's `.limit(1)`: the statement ends in `limit ?`, bound to 1. */
+const LIMIT_PARAMETER = /\blimit \?$/i;
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** As @libsql/client converts arguments and values (integers as numbers, blobs as ArrayBuffer). */
@@ -196,8 +199,13 @@ function mainThreadReader(path: string, timeout: number) {
           if (statements.size >= 256) statements.clear();
           statements.set(sql, entry);
         }
-        const rows = entry.statement.all(args.map(toSql)).map((row) => row.map(fromSql));
-        return toResultSet({ ...entry.wire, rows });
+        const values = args.map(toSql);
+        // At most one row: one step of the statement (~12 µs) instead of a row iterator (~21).
+        const rows =
+          args.at(-1) === 1 && LIMIT_PARAMETER.test(sql)
+            ? [entry.statement.get(values)].filter((row) => row !== undefined)
+            : entry.statement.all(values);
+        return toResultSet({ ...entry.wire, rows: rows.map((row) => row.map(fromSql)) });
       } catch {
         return undefined;
       }

@@ -22,11 +22,11 @@ export const invalidChallenge = () =>
  */
 export async function unlinkUnprovenIdentitiesOf(c: Context<AppEnv>, user: User): Promise<number> {
   if (user.emailVerifiedAt !== null) return 0;
-  const unlinked = await unlinkUnprovenIdentities(c.var.deps.db, user.id);
+  const unlinked = await unlinkUnprovenIdentities(c.get("deps").db, user.id);
   for (const identity of unlinked) {
     await recordEvent(c, { type: "identity_unlinked", userId: user.id });
-    c.var.deps.logger.info("identity_unlinked", {
-      request_id: c.var.requestId,
+    c.get("deps").logger.info("identity_unlinked", {
+      request_id: c.get("requestId"),
       user_id: user.id,
       provider: identity.provider,
       reason: "address_proven_elsewhere",
@@ -44,7 +44,7 @@ export async function completeEmailChallenge(
   c: Context<AppEnv>,
   challenge: RedeemedChallenge,
 ): Promise<User> {
-  const { db, clock } = c.var.deps;
+  const { db, clock } = c.get("deps");
   const now = clock.now();
   if (!challenge.userId) throw invalidChallenge();
   if (challenge.purpose === "change_email") {
@@ -82,7 +82,7 @@ export async function completePasswordReset(
   challenge: RedeemedChallenge,
   passwordHash: string,
 ): Promise<User> {
-  const { db, clock } = c.var.deps;
+  const { db, clock } = c.get("deps");
   const now = clock.now();
   if (!challenge.userId) throw invalidChallenge();
   // A reset sent to an address the account has since left proves nothing.

@@ -30,7 +30,7 @@ const SSO_TOKEN = /^[A-Za-z0-9_-]{43}$/;
 export async function readBrowserSession(c: Context<AppEnv>): Promise<BrowserSession | undefined> {
   const token = readHostCookie(c, SSO_COOKIE);
   if (!token || !SSO_TOKEN.test(token)) return undefined;
-  const { db, clock } = c.var.deps;
+  const { db, clock } = c.get("deps");
   return findBrowserSession(db, { token, now: clock.now() });
 }
 
@@ -46,7 +46,7 @@ export async function signInBrowser(
   /** The hash a password sign-in was checked against (see `startSession`'s race check). */
   verifiedHash?: string,
 ): Promise<BrowserSession> {
-  const { db, clock, config } = c.var.deps;
+  const { db, clock, config } = c.get("deps");
   const now = clock.now();
   const { token, session } = await createBrowserSession(db, {
     userId: user.id,
@@ -77,7 +77,10 @@ export async function signInBrowser(
 export async function endBrowserSession(c: Context<AppEnv>): Promise<BrowserSession | undefined> {
   const session = await readBrowserSession(c);
   if (session) {
-    await endBrowserSessionRow(c.var.deps.db, { id: session.id, now: c.var.deps.clock.now() });
+    await endBrowserSessionRow(c.get("deps").db, {
+      id: session.id,
+      now: c.get("deps").clock.now(),
+    });
   }
   deleteCookie(c, SSO_COOKIE, {
     path: "/",
@@ -91,7 +94,7 @@ export async function loadPendingAuthorization(
   c: Context<AppEnv>,
   requestId: string,
 ): Promise<{ request: AuthorizationRequest; client: Client } | undefined> {
-  const { db, clock } = c.var.deps;
+  const { db, clock } = c.get("deps");
   const request = await findPendingRequest(db, { id: requestId, now: clock.now() });
   if (!request) return undefined;
   const client = await findClient(db, request.clientId);
@@ -105,7 +108,7 @@ export async function grantConsent(
   clientId: string,
   scope: readonly string[],
 ): Promise<void> {
-  const { db, clock } = c.var.deps;
+  const { db, clock } = c.get("deps");
   await recordConsent(db, { userId, clientId, scope, now: clock.now() });
 }
 
@@ -115,7 +118,7 @@ export function authorizationError(c: Context<AppEnv>, error: AuthorizationReque
     return renderErrorPage(c, 400, "This sign-in link is not valid", error.description);
   }
   return c.redirect(
-    authorizationResponseUrl(error.redirectUri, c.var.deps.config.issuer, {
+    authorizationResponseUrl(error.redirectUri, c.get("deps").config.issuer, {
       error: error.error,
       error_description: error.description,
       state: error.state,
@@ -140,7 +143,7 @@ export async function continueAuthorization(
   requestId: string,
   options: { signedInNow?: boolean; consentedNow?: boolean; browserSession?: BrowserSession } = {},
 ): Promise<Response> {
-  const { db, clock, config } = c.var.deps;
+  const { db, clock, config } = c.get("deps");
   const pending = await loadPendingAuthorization(c, requestId);
   if (!pending) {
     return renderErrorPage(

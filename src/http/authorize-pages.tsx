@@ -82,7 +82,7 @@ export function renderErrorPage(
   return now(
     renderPage(
       c,
-      <ProblemPage appName={c.var.deps.config.appName} title={title} message={message} />,
+      <ProblemPage appName={c.get("deps").config.appName} title={title} message={message} />,
       status,
       headers,
     ),
@@ -118,9 +118,9 @@ export async function renderSignInPage(
   if (!pending) return renderExpiredRequest(c);
   const mode = props.mode ?? "sign-in";
   const errors = props.error ? { password: props.error, ...props.errors } : props.errors;
-  const { appName, passwordMinLength } = c.var.deps.config;
-  const providers = (await listProviders(c.var.deps.db)).filter((p) => p.browserLeg);
-  const at = c.var.deps.clock.now();
+  const { appName, passwordMinLength } = c.get("deps").config;
+  const providers = (await listProviders(c.get("deps").db)).filter((p) => p.browserLeg);
+  const at = c.get("deps").clock.now();
   const providerSources = await Promise.all(providers.map((p) => providerSource(p, at)));
   return renderPage(
     c,
@@ -174,12 +174,12 @@ export async function renderConsentPage(
   let email = props.email;
   if (email === undefined) {
     const session = await readBrowserSession(c);
-    email = session ? (await findUserById(c.var.deps.db, session.userId))?.email : undefined;
+    email = session ? (await findUserById(c.get("deps").db, session.userId))?.email : undefined;
   }
   return renderPage(
     c,
     <ConsentPage
-      appName={c.var.deps.config.appName}
+      appName={c.get("deps").config.appName}
       clientName={props.clientName ?? pending.client.name}
       requestId={props.requestId}
       csrf={csrfFieldValue(c, "consent")}
@@ -212,7 +212,7 @@ export function renderLogoutPage(
     renderPage(
       c,
       <LogoutPage
-        appName={c.var.deps.config.appName}
+        appName={c.get("deps").config.appName}
         csrf={csrfFieldValue(c, "logout")}
         hidden={props.hidden}
         clientName={props.clientName}
@@ -227,5 +227,5 @@ export function renderLogoutPage(
 
 /** "You are signed out": after the logout POST when there is nowhere to go back to. */
 export function renderSignedOutPage(c: Ctx): Response {
-  return now(renderPage(c, <SignedOutPage appName={c.var.deps.config.appName} />));
+  return now(renderPage(c, <SignedOutPage appName={c.get("deps").config.appName} />));
 }

@@ -7,7 +7,7 @@ import type { AppEnv } from "./app-env.ts";
  * taken). Headers are never read when nobody configured a proxy, so they cannot be spoofed.
  */
 export function clientIp(c: Context<AppEnv>): string | undefined {
-  const { config, socketAddress } = c.var.deps;
+  const { config, socketAddress } = c.get("deps");
   if (config.trustProxy) {
     const value = c.req.header(config.trustProxy);
     const first = value?.split(",")[0]?.trim();

@@ -33,7 +33,7 @@ export async function exchangeAuthorizationCode(
   client: Client,
   params: { code?: string; redirect_uri?: string; code_verifier?: string },
 ): Promise<CodeGrantResponse> {
-  const deps = c.var.deps;
+  const deps = c.get("deps");
   const { db, clock, config } = deps;
   if (!params.code) throw required("code");
   if (!params.code_verifier) throw required("code_verifier");
@@ -50,7 +50,7 @@ export async function exchangeAuthorizationCode(
       });
     }
     deps.logger.warn("authorization_code_reuse", {
-      request_id: c.var.requestId,
+      request_id: c.get("requestId"),
       client_id: client.clientId,
     });
     throw invalidGrant("The authorization code was already used");

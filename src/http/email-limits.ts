@@ -12,7 +12,7 @@ import { clientIp } from "./client-ip.ts";
  * nobody can mail-bomb an address or probe many from one place. 429 past either limit.
  */
 export async function limitEmailSends(c: Context<AppEnv>, address: string): Promise<void> {
-  const { config, db, clock } = c.var.deps;
+  const { config, db, clock } = c.get("deps");
   if (!config.rateLimits) return;
   const now = clock.now();
   const checks = await Promise.all([

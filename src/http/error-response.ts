@@ -84,8 +84,8 @@ export function toApiError(error: unknown, c: Context<AppEnv>): ApiError {
         : error.message || honoCode;
     return new ApiError(honoCode, description);
   }
-  c.var.deps.logger.error("unhandled_error", {
-    request_id: c.var.requestId,
+  c.get("deps").logger.error("unhandled_error", {
+    request_id: c.get("requestId"),
     route: c.req.routePath,
     ...loggableError(error),
   });

@@ -68,7 +68,7 @@ export function csrfFieldValue(c: Context<AppEnv>, form: CsrfForm): string {
       ...hostCookieOptions(c),
     });
   }
-  return mac(c.var.deps.formCsrfKey, form, cookie);
+  return mac(c.get("deps").formCsrfKey, form, cookie);
 }
 
 /** Whether a form POST carries the cookie and, in `field`, its MAC for `form`. */
@@ -76,7 +76,7 @@ export function csrfAccepted(c: Context<AppEnv>, form: CsrfForm, field: string |
   if (c.req.header("Sec-Fetch-Site") === "cross-site") return false;
   const cookie = readCookie(c);
   if (!cookie || !field) return false;
-  const expected = encoder.encode(mac(c.var.deps.formCsrfKey, form, cookie));
+  const expected = encoder.encode(mac(c.get("deps").formCsrfKey, form, cookie));
   const given = encoder.encode(field);
   return given.byteLength === expected.byteLength && timingSafeEqual(given, expected);
 }

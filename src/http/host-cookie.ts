@@ -8,7 +8,7 @@ import type { AppEnv } from "./app-env.ts";
  * would refuse a Secure cookie, so they go without it.
  */
 export const secureIssuer = (c: Context<AppEnv>): boolean =>
-  c.var.deps.config.issuer.startsWith("https://");
+  c.get("deps").config.issuer.startsWith("https://");
 
 /** Cookie `name` as this request carries it: `__Host-<name>` on https, `<name>` on http. */
 export function readHostCookie(c: Context<AppEnv>, name: string): string | undefined {

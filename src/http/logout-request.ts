@@ -23,7 +23,7 @@ export async function validateLogoutRequest(
   c: Context<AppEnv>,
   params: Readonly<Record<string, string | undefined>>,
 ): Promise<LogoutRequest | string> {
-  const { db, keys, config } = c.var.deps;
+  const { db, keys, config } = c.get("deps");
   let clientId = params.client_id;
   if (params.id_token_hint) {
     const hint = await readIdTokenHint(keys, {

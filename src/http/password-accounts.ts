@@ -51,7 +51,7 @@ export async function signInWithPassword(
   c: Context<AppEnv>,
   input: { email: string; password: string },
 ): Promise<{ user: User; verifiedHash: string }> {
-  const { db, hasher, clock, logger, config } = c.var.deps;
+  const { db, hasher, clock, logger, config } = c.get("deps");
   const normalized = normalizePassword(input.password);
   const throttle = await throttleKey(input.email);
   await claimLoginAttempt(db, throttle, clock.now());
@@ -60,13 +60,13 @@ export async function signInWithPassword(
   if (!user || !hasPassword(user)) {
     // Same cost as a real verification, so timing does not reveal which emails exist.
     await hasher.verifyDummy(normalized);
-    logger.info("login_failed", { request_id: c.var.requestId, reason: "unknown_email" });
+    logger.info("login_failed", { request_id: c.get("requestId"), reason: "unknown_email" });
     throw invalidCredentials();
   }
   const { valid, needsRehash } = await hasher.verify(normalized, user.passwordHash);
   if (!valid) {
     await recordEvent(c, { type: "login_failed", userId: user.id });
-    logger.info("login_failed", { request_id: c.var.requestId, user_id: user.id });
+    logger.info("login_failed", { request_id: c.get("requestId"), user_id: user.id });
     throw invalidCredentials();
   }
   await clearLoginFailures(db, throttle);
@@ -105,7 +105,7 @@ export async function signUpWithPassword(
   c: Context<AppEnv>,
   input: { email: string; password: string },
 ): Promise<PasswordSignUp> {
-  const { db, hasher, clock, config } = c.var.deps;
+  const { db, hasher, clock, config } = c.get("deps");
   const { email } = input;
   const normalized = acceptNewPassword(input.password, {
     email,
@@ -120,7 +120,7 @@ export async function signUpWithPassword(
     if (user) {
       await sendChallenge(c, { purpose: "verify_email", email, userId: user.id, deliver: true });
       await recordEvent(c, { type: "signup", userId: user.id });
-      c.var.deps.logger.info("signup", { request_id: c.var.requestId, user_id: user.id });
+      c.get("deps").logger.info("signup", { request_id: c.get("requestId"), user_id: user.id });
     } else {
       void sendEmail(c, "signup_attempt", email);
     }
@@ -147,8 +147,8 @@ export async function welcomeNewAccount(
   sessionId?: string,
 ): Promise<void> {
   await recordEvent(c, { type: "signup", userId: user.id, sessionId });
-  c.var.deps.logger.info("signup", { request_id: c.var.requestId, user_id: user.id });
-  if (c.var.deps.config.email.verification === "optional") {
+  c.get("deps").logger.info("signup", { request_id: c.get("requestId"), user_id: user.id });
+  if (c.get("deps").config.email.verification === "optional") {
     await sendChallenge(c, {
       purpose: "verify_email",
       email: user.email,
@@ -166,7 +166,7 @@ export async function welcomeNewAccount(
  */
 export async function requestPasswordReset(c: Context<AppEnv>, email: string): Promise<void> {
   await limitEmailSends(c, email);
-  const user = await findUserByEmail(c.var.deps.db, email);
+  const user = await findUserByEmail(c.get("deps").db, email);
   await sendChallenge(c, {
     purpose: "reset_password",
     email,

@@ -24,7 +24,7 @@ export async function reauthenticate(
   user: User,
   password: string | undefined,
 ): Promise<void> {
-  const { db, hasher, clock } = c.var.deps;
+  const { db, hasher, clock } = c.get("deps");
   if (hasPassword(user)) {
     if (password === undefined) {
       throw new ApiError("invalid_request", "password is required", {
@@ -40,7 +40,7 @@ export async function reauthenticate(
     await clearLoginFailures(db, throttle);
     return;
   }
-  const session = await findSession(db, c.var.auth.sid);
+  const session = await findSession(db, c.get("auth").sid);
   if (!session || clock.now() - session.createdAt > RECENT_SIGN_IN_MS) {
     throw new ApiError(
       "forbidden",

@@ -16,6 +16,6 @@ export async function recordEvent(
   c: Context<AppEnv>,
   event: { type: AuthEventType; userId: string; sessionId?: string | null },
 ): Promise<void> {
-  const { db, clock } = c.var.deps;
+  const { db, clock } = c.get("deps");
   await insertEvent(db, { ...event, ...requestOrigin(c), now: clock.now() });
 }

@@ -54,7 +54,7 @@ export function readRefreshCookie(c: Context<AppEnv>): string | undefined {
  * in `CORS_ORIGINS` — or, without `Origin`, `Sec-Fetch-Site: same-origin`. 403 `forbidden`.
  */
 export function assertAllowedOrigin(c: Context<AppEnv>): void {
-  const { config } = c.var.deps;
+  const { config } = c.get("deps");
   const site = c.req.header("Sec-Fetch-Site");
   if (site === "cross-site") throw forbidden("Cross-site request refused");
   const origin = c.req.header("Origin");

@@ -30,7 +30,7 @@ export async function sendChallenge(
     deliver: boolean;
   },
 ): Promise<void> {
-  const { db, emailCodeKey, clock, config } = c.var.deps;
+  const { db, emailCodeKey, clock, config } = c.get("deps");
   const issued = await issueChallenge(db, emailCodeKey, {
     purpose: input.purpose,
     subject: input.subject ?? input.email,

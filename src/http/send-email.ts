@@ -27,8 +27,8 @@ export function sendEmail(
   to: string,
   input: Omit<TemplateInput, "appName"> = {},
 ): Promise<void> {
-  const { config, mailer, logger, waitUntil } = c.var.deps;
-  const requestId = c.var.requestId;
+  const { config, mailer, logger, waitUntil } = c.get("deps");
+  const requestId = c.get("requestId");
   const rendered = renderEmail(kind, { ...input, appName: config.appName });
   const task = Promise.resolve()
     .then(() =>

@@ -38,7 +38,7 @@ export async function startClientSession(
     authTime?: number | null;
   },
 ): Promise<{ sessionId: string; tokens: ClientTokens }> {
-  const { deps } = c.var;
+  const deps = c.get("deps");
   const { client } = input;
   const policy = sessionPolicy(deps.config);
   const now = deps.clock.now();
@@ -82,7 +82,7 @@ export async function startSession(
   user: User,
   options: { cookie?: boolean; verifiedHash?: string; client?: Client; scope?: string } = {},
 ): Promise<{ sessionId: string; body: SignInBody }> {
-  const { db, clock } = c.var.deps;
+  const { db, clock } = c.get("deps");
   const { sessionId, tokens } = await startClientSession(c, {
     userId: user.id,
     client: options.client ?? FIRST_PARTY_CLIENT,

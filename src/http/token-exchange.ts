@@ -52,7 +52,7 @@ export async function exchangeUpstreamToken(
   params: TokenExchangeParams,
   options: { scope: string },
 ): Promise<TokenExchangeResponse> {
-  const { db, clock, logger, config } = c.var.deps;
+  const { db, clock, logger, config } = c.get("deps");
   for (const name of ["actor_token", "actor_token_type", "audience", "resource"] as const) {
     if (params[name] !== undefined) {
       throw new ApiError("invalid_request", `${name} is not supported`, {
@@ -86,7 +86,7 @@ export async function exchangeUpstreamToken(
 
   const refuse = (reason: string, extra: Record<string, unknown> = {}) => {
     logger.info("token_exchange_refused", {
-      request_id: c.var.requestId,
+      request_id: c.get("requestId"),
       client_id: client.clientId,
       reason,
       ...extra,
@@ -152,7 +152,7 @@ export async function exchangeUpstreamToken(
   if (linked) await recordEvent(c, { type: "identity_linked", userId: user.id, sessionId });
   await recordEvent(c, { type: "upstream_sign_in", userId: user.id, sessionId });
   logger.info("upstream_sign_in", {
-    request_id: c.var.requestId,
+    request_id: c.get("requestId"),
     user_id: user.id,
     provider: provider.name,
     client_id: client.clientId,

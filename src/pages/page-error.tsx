@@ -37,10 +37,10 @@ export function renderPageError(error: Error, c: Context<AppEnv>) {
   return renderPage(
     c,
     <ProblemPage
-      appName={c.var.deps.config.appName}
+      appName={c.get("deps").config.appName}
       title={text.title}
       message={text.message}
-      reference={apiError.status >= 500 ? c.var.requestId : undefined}
+      reference={apiError.status >= 500 ? c.get("requestId") : undefined}
     />,
     apiError.status,
     apiError.options.headers,
@@ -49,4 +49,4 @@ export function renderPageError(error: Error, c: Context<AppEnv>) {
 
 /** A form POST without its CSRF cookie or with a field that does not match it: 403. */
 export const renderFormRefused = (c: Context<AppEnv>) =>
-  renderPage(c, <FormRefusedPage appName={c.var.deps.config.appName} />, 403);
+  renderPage(c, <FormRefusedPage appName={c.get("deps").config.appName} />, 403);

@@ -76,7 +76,7 @@ apiReferenceRoutes.get("/docs", (c) => {
 
 /** The page's files, from `deps.assets` (dist/static on Node, the ASSETS binding on Workers). */
 apiReferenceRoutes.get("/docs/assets/*", async (c) => {
-  const res = await c.var.deps.assets?.fetch(c.req.raw);
+  const res = await c.get("deps").assets?.fetch(c.req.raw);
   if (!res || res.status === 404) {
     throw new ApiError("not_found", `No route for ${c.req.method} ${c.req.path}`);
   }

@@ -100,6 +100,6 @@ export const authRoutes = createRouter()
     const { user, verifiedHash } = await signInWithPassword(c, { email, password });
     const { sessionId, body } = await startSession(c, user, { cookie, verifiedHash });
     await recordEvent(c, { type: "login_succeeded", userId: user.id, sessionId });
-    c.var.deps.logger.info("login", { request_id: c.var.requestId, user_id: user.id });
+    c.get("deps").logger.info("login", { request_id: c.get("requestId"), user_id: user.id });
     return c.json(body as z.infer<typeof TokenResponseSchema>, 200, noStore);
   });

@@ -47,7 +47,7 @@ type Ctx = Context<AppEnv>;
 
 authorizePageRoutes.onError(renderPageError);
 
-const appName = (c: Ctx) => c.var.deps.config.appName;
+const appName = (c: Ctx) => c.get("deps").config.appName;
 
 /** A pending request's id as `randomId` makes them; anything else is unknown. */
 const REQUEST_ID = /^[A-Za-z0-9_-]{16,64}$/;
@@ -148,7 +148,11 @@ authorizePageRoutes.post("/authorize/sign-in", rateLimit("auth"), async (c) => {
   const { user, verifiedHash } = signedIn;
   const browserSession = await signInBrowser(c, user, undefined, verifiedHash);
   await recordEvent(c, { type: "login_succeeded", userId: user.id });
-  c.var.deps.logger.info("login", { request_id: c.var.requestId, user_id: user.id, via: "page" });
+  c.get("deps").logger.info("login", {
+    request_id: c.get("requestId"),
+    user_id: user.id,
+    via: "page",
+  });
   return continueAuthorization(c, requestId, { signedInNow: true, browserSession });
 });
 
@@ -281,7 +285,7 @@ authorizePageRoutes.post("/authorize/consent", rateLimit("auth"), async (c) => {
   if (!browserSession) return continueAuthorization(c, requestId);
   const decision = field("decision");
   if (decision === "deny") {
-    await deletePendingRequest(c.var.deps.db, requestId);
+    await deletePendingRequest(c.get("deps").db, requestId);
     return authorizationError(c, {
       kind: "redirect",
       redirectUri: request.redirectUri,

@@ -115,7 +115,7 @@ async function authorize(
   params: Record<string, string>,
   repeated: string | undefined,
 ): Promise<Response> {
-  const { db, clock } = c.var.deps;
+  const { db, clock } = c.get("deps");
   const now = clock.now();
   let request: Awaited<ReturnType<typeof takePushedRequest>>;
   if (params.request_uri !== undefined) {
@@ -169,7 +169,7 @@ export const authorizeRoutes = createRouter()
 
   .openapi(parRoute, async (c) => {
     const body = isJsonBody(c) ? c.req.valid("json") : c.req.valid("form");
-    const { db, clock } = c.var.deps;
+    const { db, clock } = c.get("deps");
     const { client, assumed } = await authenticateClient(db, c.req.header("Authorization"), body);
     if (assumed) {
       throw new ApiError("invalid_request", "client_id is required", {

@@ -31,7 +31,7 @@ const outboxRoute = createRoute({
 
 /** `GET /dev/outbox`: only with the log transport outside production. */
 export const devOutboxRoutes = createRouter().openapi(outboxRoute, (c) => {
-  const { outbox } = c.var.deps;
+  const { outbox } = c.get("deps");
   if (!outbox) throw new ApiError("not_found", `No route for GET ${c.req.path}`);
   const { to } = c.req.valid("query");
   const messages = [...outbox.messages()]

@@ -81,9 +81,9 @@ const noStore = { "Cache-Control": "no-store" };
 /** `POST /v1/email` and `POST /v1/email/confirm`. */
 export const emailChangeRoutes = createRouter()
   .openapi(requestRoute, async (c) => {
-    const { db } = c.var.deps;
+    const { db } = c.get("deps");
     const { new_email, password } = c.req.valid("json");
-    const user = await findUserById(db, c.var.auth.sub);
+    const user = await findUserById(db, c.get("auth").sub);
     if (!user) throw new InvalidAccessToken("user_not_found");
     await reauthenticate(c, user, password);
     if (new_email === user.email) {
@@ -105,7 +105,7 @@ export const emailChangeRoutes = createRouter()
     return c.json({}, 202, noStore);
   })
   .openapi(confirmRoute, async (c) => {
-    const { db, clock, emailCodeKey } = c.var.deps;
+    const { db, clock, emailCodeKey } = c.get("deps");
     const body = c.req.valid("json");
     const now = clock.now();
     const challenge =
@@ -113,11 +113,11 @@ export const emailChangeRoutes = createRouter()
         ? await redeemLinkToken(db, { purposes: ["change_email"], token: body.token, now })
         : await redeemCode(db, emailCodeKey, {
             purpose: "change_email",
-            subject: c.var.auth.sub,
+            subject: c.get("auth").sub,
             code: body.code,
             now,
           });
-    if (!challenge || challenge.userId !== c.var.auth.sub) throw invalidChallenge();
+    if (!challenge || challenge.userId !== c.get("auth").sub) throw invalidChallenge();
     const user = await completeEmailChallenge(c, challenge);
     return c.json(userView(user), 200, noStore);
   });

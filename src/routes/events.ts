@@ -42,9 +42,9 @@ const eventsRoute = createRoute({
 /** `GET /v1/events`. */
 export const eventRoutes = createRouter().openapi(eventsRoute, async (c) => {
   const { limit, type } = c.req.valid("query");
-  const { db } = c.var.deps;
+  const { db } = c.get("deps");
   // A deleted account's unexpired token reads nothing: its last event is for operators.
-  if (!(await findUserById(db, c.var.auth.sub))) throw new InvalidAccessToken("user_not_found");
-  const events = await listEvents(db, { userId: c.var.auth.sub, limit, type });
+  if (!(await findUserById(db, c.get("auth").sub))) throw new InvalidAccessToken("user_not_found");
+  const events = await listEvents(db, { userId: c.get("auth").sub, limit, type });
   return c.json({ events }, 200, { "Cache-Control": "no-store" });
 });

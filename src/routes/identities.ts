@@ -66,9 +66,9 @@ const deleteRoute = createRoute({
 /** `GET /v1/identities`, `DELETE /v1/identities/:id`. */
 export const identityRoutes = createRouter()
   .openapi(listRoute, async (c) => {
-    const { db } = c.var.deps;
+    const { db } = c.get("deps");
     const [identities, providers] = await Promise.all([
-      listIdentities(db, c.var.auth.sub),
+      listIdentities(db, c.get("auth").sub),
       listProviders(db),
     ]);
     const kinds = new Map(providers.map((p) => [p.name, p.kind]));
@@ -89,15 +89,15 @@ export const identityRoutes = createRouter()
     );
   })
   .openapi(deleteRoute, async (c) => {
-    const { db } = c.var.deps;
+    const { db } = c.get("deps");
     const { id } = c.req.valid("param");
-    const userId = c.var.auth.sub;
+    const userId = c.get("auth").sub;
     // Another user's identity and an unknown id look alike: nothing to learn by probing.
     const unlinked = await unlinkIdentity(db, { userId, id });
     if (!unlinked) throw new ApiError("not_found", "Identity not found");
-    await recordEvent(c, { type: "identity_unlinked", userId, sessionId: c.var.auth.sid });
-    c.var.deps.logger.info("identity_unlinked", {
-      request_id: c.var.requestId,
+    await recordEvent(c, { type: "identity_unlinked", userId, sessionId: c.get("auth").sid });
+    c.get("deps").logger.info("identity_unlinked", {
+      request_id: c.get("requestId"),
       user_id: userId,
       provider: unlinked.provider,
     });

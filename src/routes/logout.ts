@@ -41,7 +41,7 @@ logoutRoutes.get("/oauth/logout", async (c) => {
   const validated = await validateLogoutRequest(c, params);
   if (typeof validated === "string") return invalidLogout(c, validated);
   const session = await readBrowserSession(c);
-  const user = session ? await findUserById(c.var.deps.db, session.userId) : undefined;
+  const user = session ? await findUserById(c.get("deps").db, session.userId) : undefined;
   return renderLogoutPage(c, {
     hidden: params,
     postLogoutRedirectUri: validated.postLogoutRedirectUri,
@@ -59,8 +59,8 @@ logoutRoutes.post("/oauth/logout", rateLimit("auth"), async (c) => {
   const ended = await endBrowserSession(c);
   if (ended) {
     await recordEvent(c, { type: "logout", userId: ended.userId });
-    c.var.deps.logger.info("logout", {
-      request_id: c.var.requestId,
+    c.get("deps").logger.info("logout", {
+      request_id: c.get("requestId"),
       user_id: ended.userId,
       via: "page",
     });

@@ -56,15 +56,15 @@ const deleteMeRoute = createRoute({
 /** `GET /v1/me` and `DELETE /v1/me`. */
 export const meRoutes = createRouter()
   .openapi(meRoute, async (c) => {
-    const user = await findUserById(c.var.deps.db, c.var.auth.sub);
+    const user = await findUserById(c.get("deps").db, c.get("auth").sub);
     if (!user) throw new InvalidAccessToken("user_not_found");
     return c.json(userView(user), 200, { "Cache-Control": "no-store" });
   })
   .openapi(deleteMeRoute, async (c) => {
-    const { db, clock, logger } = c.var.deps;
+    const { db, clock, logger } = c.get("deps");
     // No body at all is an empty one (passwordless accounts send nothing).
     const { password } = c.req.valid("json") ?? {};
-    const user = await findUserById(db, c.var.auth.sub);
+    const user = await findUserById(db, c.get("auth").sub);
     if (!user) throw new InvalidAccessToken("user_not_found");
     await reauthenticate(c, user, password);
     await deleteAccount(db, {
@@ -74,7 +74,7 @@ export const meRoutes = createRouter()
       ...requestOrigin(c),
     });
     void sendEmail(c, "account_deleted", user.email);
-    logger.info("account_deleted", { request_id: c.var.requestId, user_id: user.id });
+    logger.info("account_deleted", { request_id: c.get("requestId"), user_id: user.id });
     clearRefreshCookie(c);
     return c.body(null, 204);
   });

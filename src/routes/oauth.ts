@@ -85,7 +85,7 @@ const requireToken = (token: string | undefined): string => {
 export const oauthRoutes = createRouter()
   .openapi(revokeRoute, async (c) => {
     const params = isJsonBody(c) ? c.req.valid("json") : c.req.valid("form");
-    const { deps } = c.var;
+    const deps = c.get("deps");
     // §2.1: confidential clients authenticate; public clients (first-party included) identify.
     const { client } = await authenticateClient(deps.db, c.req.header("Authorization"), params);
     const token = requireToken(params.token);
@@ -96,7 +96,7 @@ export const oauthRoutes = createRouter()
     if (revoked) {
       await recordEvent(c, { type: "session_revoked", ...revoked });
       deps.logger.info("token_revoked", {
-        request_id: c.var.requestId,
+        request_id: c.get("requestId"),
         client_id: client.clientId,
         session_id: revoked.sessionId,
       });
@@ -105,7 +105,7 @@ export const oauthRoutes = createRouter()
   })
   .openapi(introspectRoute, async (c) => {
     const params = isJsonBody(c) ? c.req.valid("json") : c.req.valid("form");
-    const { deps } = c.var;
+    const deps = c.get("deps");
     const { client, authenticated } = await authenticateClient(
       deps.db,
       c.req.header("Authorization"),

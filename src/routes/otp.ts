@@ -81,7 +81,7 @@ const noStore = { "Cache-Control": "no-store" };
 /** `POST /v1/otp/send` and `POST /v1/otp/verify`. */
 export const otpRoutes = createRouter()
   .openapi(sendRoute, async (c) => {
-    const { db } = c.var.deps;
+    const { db } = c.get("deps");
     const { email, create_user = false } = c.req.valid("json");
     await limitEmailSends(c, email);
     const user = await findUserByEmail(db, email);
@@ -95,7 +95,7 @@ export const otpRoutes = createRouter()
     return c.json({}, 202, noStore);
   })
   .openapi(verifyRoute, async (c) => {
-    const { db, clock, emailCodeKey } = c.var.deps;
+    const { db, clock, emailCodeKey } = c.get("deps");
     const { email, code } = c.req.valid("json");
     const now = clock.now();
     const challenge = await redeemCode(db, emailCodeKey, {

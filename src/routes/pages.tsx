@@ -48,7 +48,7 @@ function duration(ms: number): string {
   return `${hours} hour${hours === 1 ? "" : "s"}`;
 }
 
-const appName = (c: Ctx) => c.var.deps.config.appName;
+const appName = (c: Ctx) => c.get("deps").config.appName;
 
 const linkProblem = (c: Ctx, purpose: "email" | "password") =>
   renderPage(
@@ -70,7 +70,7 @@ pageRoutes.onError(renderPageError);
 // ---- /verify-email ---------------------------------------------------------------------
 
 pageRoutes.get("/verify-email", async (c) => {
-  const { db, clock } = c.var.deps;
+  const { db, clock } = c.get("deps");
   const token = linkToken(c.req.query("token"));
   const pending = token
     ? await findLinkChallenge(db, { purposes: EMAIL_PURPOSES, token, now: clock.now() })
@@ -89,7 +89,7 @@ pageRoutes.get("/verify-email", async (c) => {
 });
 
 pageRoutes.post("/verify-email", rateLimit("auth"), async (c) => {
-  const { db, clock } = c.var.deps;
+  const { db, clock } = c.get("deps");
   const field = await readForm(c);
   if (!csrfAccepted(c, "verify-email", field(CSRF_FIELD))) return formRefused(c);
   const token = linkToken(field("token"));
@@ -122,14 +122,14 @@ const resetForm = (
       email={input.email}
       token={input.token}
       csrf={csrfFieldValue(c, "reset-password")}
-      minLength={c.var.deps.config.passwordMinLength}
+      minLength={c.get("deps").config.passwordMinLength}
       error={input.error}
     />,
     status,
   );
 
 pageRoutes.get("/reset-password", async (c) => {
-  const { db, clock } = c.var.deps;
+  const { db, clock } = c.get("deps");
   const token = linkToken(c.req.query("token"));
   const pending = token
     ? await findLinkChallenge(db, { purposes: RESET_PURPOSES, token, now: clock.now() })
@@ -139,7 +139,7 @@ pageRoutes.get("/reset-password", async (c) => {
 });
 
 pageRoutes.post("/reset-password", rateLimit("auth"), async (c) => {
-  const { db, clock, config, hasher } = c.var.deps;
+  const { db, clock, config, hasher } = c.get("deps");
   const field = await readForm(c);
   if (!csrfAccepted(c, "reset-password", field(CSRF_FIELD))) return formRefused(c);
   const token = linkToken(field("token"));
@@ -184,7 +184,7 @@ pageRoutes.post("/reset-password", rateLimit("auth"), async (c) => {
 function generatedAsset(type: string, body: (accent: string) => string) {
   let cached: { accent: string; body: string; etag: string } | undefined;
   return async (c: Ctx) => {
-    const accent = c.var.deps.config.accentColor;
+    const accent = c.get("deps").config.accentColor;
     if (cached?.accent !== accent) {
       const text = body(accent);
       cached = { accent, body: text, etag: `"${(await sha256Base64url(text)).slice(0, 22)}"` };
@@ -207,7 +207,7 @@ pageRoutes.get("/assets/icon.svg", generatedAsset("image/svg+xml", iconSvg));
 /** The pages' static files (static/assets/ → dist/static/assets/), from `deps.assets`. */
 pageRoutes.get("/assets/*", async (c) => {
   const res = /^\/assets\/[a-z0-9-]+\.(css|svg)$/.test(c.req.path)
-    ? await c.var.deps.assets?.fetch(c.req.raw)
+    ? await c.get("deps").assets?.fetch(c.req.raw)
     : undefined;
   if (!res || res.status === 404) {
     // The API's JSON 404, as for /docs/assets (not a page: nobody reads a stylesheet's error).

@@ -77,7 +77,7 @@ export const passwordResetRoutes = createRouter()
     return c.json({}, 202, noStore);
   })
   .openapi(resetRoute, async (c) => {
-    const { db, clock, config, hasher, emailCodeKey } = c.var.deps;
+    const { db, clock, config, hasher, emailCodeKey } = c.get("deps");
     const body = c.req.valid("json");
     const now = clock.now();
     // The policy first, so a refused password does not use up the link or code.

@@ -42,10 +42,10 @@ const passwordRoute = createRoute({
 
 /** `POST /v1/password`. */
 export const passwordRoutes = createRouter().openapi(passwordRoute, async (c) => {
-  const { db, hasher, clock, config, logger } = c.var.deps;
+  const { db, hasher, clock, config, logger } = c.get("deps");
   const { current_password, new_password } = c.req.valid("json");
   const current = normalizePassword(current_password, "current_password");
-  const user = await findUserById(db, c.var.auth.sub);
+  const user = await findUserById(db, c.get("auth").sub);
   if (!user) throw new InvalidAccessToken("user_not_found");
   // Wrong current passwords count like failed sign-ins: a stolen access token must not
   // become a way to guess the password.
@@ -64,12 +64,12 @@ export const passwordRoutes = createRouter().openapi(passwordRoute, async (c) =>
   const { sessionsRevoked } = await changePassword(db, {
     userId: user.id,
     passwordHash: await hasher.hash(newPassword),
-    exceptSessionId: c.var.auth.sid,
+    exceptSessionId: c.get("auth").sid,
     now,
   });
-  await recordEvent(c, { type: "password_changed", userId: user.id, sessionId: c.var.auth.sid });
+  await recordEvent(c, { type: "password_changed", userId: user.id, sessionId: c.get("auth").sid });
   logger.info("password_changed", {
-    request_id: c.var.requestId,
+    request_id: c.get("requestId"),
     user_id: user.id,
     sessions_revoked: sessionsRevoked,
   });

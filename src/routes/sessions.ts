@@ -87,19 +87,19 @@ const logoutRoute = createRoute({
 /** `GET /v1/sessions`, `DELETE /v1/sessions/:id`, `POST /v1/logout`. */
 export const sessionRoutes = createRouter()
   .openapi(listRoute, async (c) => {
-    const { db, config, clock } = c.var.deps;
+    const { db, config, clock } = c.get("deps");
     const sessions = await listSessions(db, sessionPolicy(config), {
-      userId: c.var.auth.sub,
-      currentSessionId: c.var.auth.sid,
+      userId: c.get("auth").sub,
+      currentSessionId: c.get("auth").sid,
       now: clock.now(),
     });
     return c.json({ sessions }, 200, { "Cache-Control": "no-store" });
   })
   .openapi(deleteRoute, async (c) => {
-    const { db, clock } = c.var.deps;
+    const { db, clock } = c.get("deps");
     const revoked = await revokeSession(db, {
       sessionId: c.req.valid("param").id,
-      userId: c.var.auth.sub,
+      userId: c.get("auth").sub,
       reason: "revoked_by_user",
       now: clock.now(),
     });
@@ -107,16 +107,16 @@ export const sessionRoutes = createRouter()
     if (!revoked) throw new ApiError("not_found", "Session not found");
     await recordEvent(c, {
       type: "session_revoked",
-      userId: c.var.auth.sub,
+      userId: c.get("auth").sub,
       sessionId: c.req.valid("param").id,
     });
     return c.body(null, 204);
   })
   .openapi(logoutRoute, async (c) => {
-    const { db, clock, logger } = c.var.deps;
+    const { db, clock, logger } = c.get("deps");
     // No body at all means the default scope (an all-optional body may be empty, README "HTTP API").
     const { scope } = LogoutSchema.parse(c.req.valid("json") ?? {});
-    const { sub: userId, sid } = c.var.auth;
+    const { sub: userId, sid } = c.get("auth");
     const now = clock.now();
     if (scope === "local") {
       await revokeSession(db, { sessionId: sid, userId, reason: "logout", now });
@@ -129,7 +129,7 @@ export const sessionRoutes = createRouter()
       });
     }
     await recordEvent(c, { type: "logout", userId, sessionId: sid });
-    logger.info("logout", { request_id: c.var.requestId, user_id: userId, scope });
+    logger.info("logout", { request_id: c.get("requestId"), user_id: userId, scope });
     // Cookie mode: when this session ends, the browser drops its refresh cookie too.
     if (scope !== "others") clearRefreshCookie(c);
     return c.body(null, 204);

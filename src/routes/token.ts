@@ -99,7 +99,7 @@ function grantedScopes(client: Client, requested: string | undefined): string[] 
 /** `POST /oauth/token`. */
 export const tokenRoutes = createRouter().openapi(tokenRoute, async (c) => {
   const params = isJsonBody(c) ? c.req.valid("json") : c.req.valid("form");
-  const { deps } = c.var;
+  const deps = c.get("deps");
   const { client, authenticated, assumed } = await authenticateClient(
     deps.db,
     c.req.header("Authorization"),

@@ -49,8 +49,8 @@ const DESCRIPTION = /^[\x20-\x21\x23-\x5b\x5d-\x7e]{1,200}$/;
 
 /** Logs why a leg did not go through (no token, code or profile: the reason only). */
 const logFailure = (c: Ctx, provider: string, reason: string) =>
-  c.var.deps.logger.warn("upstream_sign_in_failed", {
-    request_id: c.var.requestId,
+  c.get("deps").logger.warn("upstream_sign_in_failed", {
+    request_id: c.get("requestId"),
     provider,
     reason,
   });
@@ -58,7 +58,7 @@ const logFailure = (c: Ctx, provider: string, reason: string) =>
 /** The configured provider `name` names, when it has a browser leg. */
 async function browserProvider(c: Ctx, name: string | undefined) {
   if (name === undefined || !PROVIDER_NAME.test(name)) return undefined;
-  const provider = await findProvider(c.var.deps.db, name);
+  const provider = await findProvider(c.get("deps").db, name);
   return provider?.browserLeg ? provider : undefined;
 }
 
@@ -76,7 +76,7 @@ upstreamRoutes.post("/authorize/upstream", rateLimit("auth"), async (c) => {
       notice: "This way of signing in is not available. Choose another one.",
     });
   }
-  const { db, clock, config } = c.var.deps;
+  const { db, clock, config } = c.get("deps");
   let started: Awaited<ReturnType<typeof startUpstreamAuthorization>>;
   try {
     started = await startUpstreamAuthorization(db, provider, {
@@ -112,7 +112,7 @@ function startFailure(error: unknown): string {
 /** The callback: `params` is the query (GET) or the form body (Apple's `form_post`). */
 async function callback(c: Ctx, params: URLSearchParams): Promise<Response> {
   const name = c.req.param("provider") ?? "";
-  const { db, clock, config, logger, providerSecretKey } = c.var.deps;
+  const { db, clock, config, logger, providerSecretKey } = c.get("deps");
   // The cookie goes whatever happens next: one callback per leg.
   const boundHere = takeUpstreamCookie(c, params.get("state"));
   const provider = await browserProvider(c, name);
@@ -195,7 +195,7 @@ async function callback(c: Ctx, params: URLSearchParams): Promise<Response> {
   if (linked) await recordEvent(c, { type: "identity_linked", userId: user.id });
   await recordEvent(c, { type: "upstream_sign_in", userId: user.id });
   logger.info("login", {
-    request_id: c.var.requestId,
+    request_id: c.get("requestId"),
     user_id: user.id,
     via: "upstream",
     provider: provider.name,

@@ -37,13 +37,13 @@ const userinfoRoute = (method: "get" | "post") =>
 
 /** OIDC Core §5.3.2: `sub`, and `email`/`email_verified` with the `email` scope. */
 async function userinfo(c: Context<AppEnv>) {
-  const scopes = parseScopes(c.var.auth.scope);
+  const scopes = parseScopes(c.get("auth").scope);
   if (!scopes.includes("openid")) {
     throw new ApiError("insufficient_scope", "The access token was not granted the openid scope", {
       headers: { "WWW-Authenticate": 'Bearer error="insufficient_scope", scope="openid"' },
     });
   }
-  const user = await findUserById(c.var.deps.db, c.var.auth.sub);
+  const user = await findUserById(c.get("deps").db, c.get("auth").sub);
   if (!user) throw new InvalidAccessToken("user_not_found");
   const body: z.infer<typeof UserInfoSchema> = { sub: user.id };
   if (scopes.includes("email")) {

@@ -69,7 +69,7 @@ const noStore = { "Cache-Control": "no-store" };
 /** `POST /v1/verify-email/send` and `POST /v1/verify-email`. */
 export const verifyEmailRoutes = createRouter()
   .openapi(sendRoute, async (c) => {
-    const { db, config } = c.var.deps;
+    const { db, config } = c.get("deps");
     const { email } = c.req.valid("json");
     await limitEmailSends(c, email);
     const user = await findUserByEmail(db, email);
@@ -83,7 +83,7 @@ export const verifyEmailRoutes = createRouter()
     return c.json({}, 202, noStore);
   })
   .openapi(verifyRoute, async (c) => {
-    const { db, clock, emailCodeKey } = c.var.deps;
+    const { db, clock, emailCodeKey } = c.get("deps");
     const body = c.req.valid("json");
     const now = clock.now();
     const challenge =

@@ -78,7 +78,7 @@ const healthRoute = createRoute({
  * implements and nothing it does not.
  */
 async function metadata(c: Context<AppEnv>) {
-  const { config } = c.var.deps;
+  const { config } = c.get("deps");
   const issuer = config.issuer;
   const clientAuth = ["client_secret_basic", "client_secret_post", "none"];
   return {
@@ -129,7 +129,7 @@ async function metadata(c: Context<AppEnv>) {
 /** Discovery documents, the JWKS and the health check. */
 export const wellKnownRoutes = createRouter()
   .openapi(jwksRoute, async (c) => {
-    const { body, etag } = await c.var.deps.keys.jwks();
+    const { body, etag } = await c.get("deps").keys.jwks();
     const headers = {
       "Cache-Control": `public, max-age=${JWKS_MAX_AGE_S}`,
       ETag: etag,
@@ -150,11 +150,11 @@ export const wellKnownRoutes = createRouter()
   )
   .openapi(healthRoute, async (c) => {
     try {
-      await c.var.deps.db.run(sql`select 1`);
+      await c.get("deps").db.run(sql`select 1`);
       return c.json({ status: "ok" as const }, 200, { "Cache-Control": "no-store" });
     } catch (error) {
-      c.var.deps.logger.error("health_check_failed", {
-        request_id: c.var.requestId,
+      c.get("deps").logger.error("health_check_failed", {
+        request_id: c.get("requestId"),
         error: error instanceof Error ? error.name : "unknown",
       });
       return c.json({ status: "unavailable" as const }, 503, { "Cache-Control": "no-store" });

@@ -16,7 +16,7 @@ export type RateLimitBucket = "auth" | "token";
  */
 export const rateLimit = (bucket: RateLimitBucket) =>
   createMiddleware<AppEnv>(async (c, next) => {
-    const { config, db, clock } = c.var.deps;
+    const { config, db, clock } = c.get("deps");
     if (config.rateLimits) {
       const limit = bucket === "auth" ? config.authRateLimit : config.tokenRateLimit;
       const result = await hitRateLimit(

@@ -8,11 +8,11 @@ import type { AppEnv } from "../../app-env.ts";
 export const requestLog = createMiddleware<AppEnv>(async (c, next) => {
   const started = performance.now();
   await next();
-  const { logger } = c.var.deps;
+  const { logger } = c.get("deps");
   const status = c.res.status;
   const log = status >= 500 ? logger.error : logger.info;
   log("request", {
-    request_id: c.var.requestId,
+    request_id: c.get("requestId"),
     method: c.req.method,
     route: c.req.routePath,
     status,

@@ -13,7 +13,7 @@ const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
 
 /**
  * Requires a valid Tessera access token in `Authorization: Bearer` and puts its claims on
- * `c.var.auth`. No bearer token (or another scheme): 401 with a bare
+ * `c.get("auth")`. No bearer token (or another scheme): 401 with a bare
  * `WWW-Authenticate: Bearer` challenge; a bad one:
  * 401 `invalid_token` with `error="invalid_token"` (RFC 6750 §3).
  */
@@ -24,9 +24,9 @@ export const requireAccessToken = createMiddleware<AppEnv>(async (c, next) => {
   const header = c.req.header("Authorization")?.trim() ?? "";
   const token = BEARER.exec(header)?.[1];
   if (!token && !/^Bearer\s+\S/i.test(header)) throw missingBearerToken();
-  const { keys, config, clock, logger } = c.var.deps;
+  const { keys, config, clock, logger } = c.get("deps");
   const now = clock.now();
-  let claims = token ? c.var.verifiedTokens.get(token, now) : undefined;
+  let claims = token ? c.get("verifiedTokens").get(token, now) : undefined;
   if (!claims) {
     try {
       if (!token) throw new InvalidAccessToken("malformed_token");
@@ -34,11 +34,14 @@ export const requireAccessToken = createMiddleware<AppEnv>(async (c, next) => {
     } catch (error) {
       // The caller learns only "invalid"; the operator's log says why (never the token).
       if (error instanceof InvalidAccessToken) {
-        logger.info("access_token_refused", { request_id: c.var.requestId, reason: error.reason });
+        logger.info("access_token_refused", {
+          request_id: c.get("requestId"),
+          reason: error.reason,
+        });
       }
       throw error;
     }
-    c.var.verifiedTokens.set(token, claims);
+    c.get("verifiedTokens").set(token, claims);
   }
   // verifyAccessToken requires `sid` by default: this is a user's session token.
   c.set("auth", claims as AccessTokenClaims & { sid: string });
