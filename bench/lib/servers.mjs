@@ -4,10 +4,10 @@ import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { closeSync, openSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { startSqld as startSharedSqld } from "../../scripts/ensure-sqld.mjs";
 
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -54,17 +54,18 @@ const stopper = (child) => () =>
 
 /**
  * Tessera as an operator would run it in production: NODE_ENV=production, a real secret,
- * default scrypt cost, info logs (to /dev/null), a fresh libSQL file. RATE_LIMITS=off, as
- * the configuration documents for benchmarks (one IP makes every request).
+ * default scrypt cost, info logs (to a file), a fresh libSQL file. RATE_LIMITS=off, as
+ * the configuration documents for benchmarks (one IP makes every request). `entry` is the
+ * built server to run (bench/ab.mjs compares two builds).
  */
-export async function startTessera(env = {}) {
+export async function startTessera(env = {}, { entry = join(ROOT, "dist/node.js") } = {}) {
   const dir = await mkdtemp(join(tmpdir(), "tessera-bench-"));
   const secret = randomBytes(32).toString("base64url");
   // Logs go to a file, as with a log shipper tailing it: a pipe into this process would make
   // the load generator pay for reading every log line.
   const logFile = join(dir, "tessera.log");
   const log = openSync(logFile, "w");
-  const child = spawn(process.execPath, [...(env.NODE_ARGS ?? []), join(ROOT, "dist/node.js")], {
+  const child = spawn(process.execPath, [...(env.NODE_ARGS ?? []), entry], {
     cwd: dir,
     env: {
       PATH: process.env.PATH,
@@ -150,45 +151,9 @@ export async function startOpenAuth() {
 }
 
 /**
- * A libSQL server (sqld, the binary scripts/ensure-sqld.mjs pins and fetches) on a fresh
- * database, for the refresh scenario over a network database. As tests/harness/sqld.ts does:
- * a free port, `GET /health` polled until it answers.
+ * A libSQL server (sqld) on a fresh database, for the refresh scenario over a network database:
+ * the same starter as the tests (scripts/ensure-sqld.mjs), so both measure the same setup.
  */
-export async function startSqld() {
-  const { ensureSqld } = await import("../../scripts/ensure-sqld.mjs");
-  const binary = ensureSqld();
-  const dir = await mkdtemp(join(tmpdir(), "tessera-bench-sqld-"));
-  const probe = createServer();
-  await new Promise((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const { port } = probe.address();
-  await new Promise((resolve) => probe.close(resolve));
-  const url = `http://127.0.0.1:${port}`;
-  const child = spawn(
-    binary,
-    [
-      "--db-path",
-      join(dir, "data.sqld"),
-      "--http-listen-addr",
-      `127.0.0.1:${port}`,
-      "--no-welcome",
-    ],
-    { stdio: ["ignore", "ignore", "ignore"], env: { PATH: process.env.PATH, RUST_LOG: "warn" } },
-  );
-  const stop = async () => {
-    await stopper(child)();
-    await rm(dir, { recursive: true, force: true });
-  };
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline && child.exitCode === null) {
-    if (
-      await fetch(`${url}/health`).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      return { url, stop };
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  await stop();
-  throw new Error(`sqld did not become healthy at ${url}`);
+export function startSqld() {
+  return startSharedSqld({ tempPrefix: "tessera-bench-sqld-" });
 }
