@@ -83,7 +83,7 @@ async function request(rp: Rp, overrides: Record<string, string | undefined> = {
 }
 
 const browserFor = (h: Harness) =>
-  new Browser((url, init) => h.request(url, init), h.config.issuer);
+  new Browser({ [h.config.issuer]: (url, init) => h.request(url, init) });
 
 /** Signs in on the page (and allows on the consent page, if it comes); the URL it left for. */
 async function signIn(

@@ -179,7 +179,7 @@ export async function openidClientFlow(
   };
 
   // 1. PAR; the browser has no session: sign-in page (and consent for a third party).
-  const browser = new Browser(t.fetch, t.issuer);
+  const browser = new Browser({ [t.issuer]: t.fetch });
   const first = await authorize(browser, true, !variant.firstParty);
   const { tokens } = first;
   expect(tokens.token_type.toLowerCase()).toBe("bearer");
@@ -330,7 +330,7 @@ export async function oauth4webapiFlow(
     return { tokens, start, nonce };
   };
 
-  const browser = new Browser(t.fetch, t.issuer);
+  const browser = new Browser({ [t.issuer]: t.fetch });
   const first = await authorize(browser, true, !variant.firstParty);
   const claims = oauth.getValidatedIdTokenClaims(first.tokens);
   if (!claims) throw new Error("no ID token claims");
@@ -424,7 +424,7 @@ export async function maxAgeZeroFlow(t: RpTarget) {
       ...(t.customFetch ? { [client.customFetch]: t.customFetch } : {}),
     },
   );
-  const browser = new Browser(t.fetch, t.issuer);
+  const browser = new Browser({ [t.issuer]: t.fetch });
   let previousAuthTime = 0;
   for (let round = 0; round < 2; round++) {
     const verifier = client.randomPKCECodeVerifier();

@@ -11,6 +11,7 @@ import {
 import { deriveKeys } from "../../src/secrets/derive-keys.ts";
 import { markEmailVerified } from "../../src/users/users.ts";
 import { openHarness } from "../harness/open.ts";
+import { Browser, type Landing, type Page, pageText } from "../harness/rp-browser.ts";
 import type { Harness, HarnessFactory } from "../harness/types.ts";
 import {
   generateSigningJwk,
@@ -28,7 +29,6 @@ import {
   setOpAccount,
   type UpstreamsInfo,
 } from "../upstream/protocol.ts";
-import { type Landing, type Page, pageText, WebBrowser } from "../upstream/web-browser.ts";
 import {
   basic,
   bearer,
@@ -162,8 +162,8 @@ async function authorizeRequest(h: Harness, app: App) {
 }
 
 /** A browser that visits Tessera (through the harness) and every upstream server (real HTTP). */
-function browserFor(h: Harness, u: UpstreamsInfo): WebBrowser {
-  const browser = new WebBrowser({
+function browserFor(h: Harness, u: UpstreamsInfo): Browser {
+  const browser = new Browser({
     [new URL(h.config.issuer).origin]: (url, init) => h.request(url, init),
   });
   for (const origin of [u.op.control, u.microsoft.control, u.apple.control, u.github.control]) {
@@ -194,7 +194,7 @@ function providerButtons(page: Landing): Record<string, string> {
 }
 
 /** Clicks "Continue with …" for `provider` on Tessera's sign-in page. */
-async function continueWith(browser: WebBrowser, page: Landing, provider: string) {
+async function continueWith(browser: Browser, page: Landing, provider: string) {
   expect(page.kind === "page" && page.status, page.kind === "page" ? page.html : "").toBe(200);
   expect(Object.keys(providerButtons(page))).toContain(provider);
   return browser.submit(page, { provider }, (f) => f.action === "/authorize/upstream");
@@ -205,7 +205,7 @@ async function continueWith(browser: WebBrowser, page: Landing, provider: string
  * the client: `answer` gives each upstream page's form values.
  */
 async function throughUpstream(
-  browser: WebBrowser,
+  browser: Browser,
   landing: Landing,
   origin: string,
   answer: (page: Page) => Record<string, string>,
@@ -242,7 +242,7 @@ const githubPages =
   () => ({ login });
 
 /** Tessera's consent page, when the app is third-party. */
-async function consentIfAsked(browser: WebBrowser, landing: Landing): Promise<Landing> {
+async function consentIfAsked(browser: Browser, landing: Landing): Promise<Landing> {
   if (landing.kind === "page" && /Allow .+ to access your account\?/.test(pageText(landing))) {
     return browser.submit(landing, { decision: "allow" }, "/authorize/consent");
   }
@@ -354,7 +354,7 @@ async function hostedSignIn(
     provider: string;
     origin: string;
     answer: (page: Page) => Record<string, string>;
-    browser?: WebBrowser;
+    browser?: Browser;
   },
 ) {
   const browser = input.browser ?? browserFor(h, u);

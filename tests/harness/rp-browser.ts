@@ -1,17 +1,28 @@
 /**
- * A minimal browser for driving Tessera's hosted pages over HTTP in relying-party tests: a
- * cookie jar, redirects followed while they stay on the issuer's origin (303 and 302 become
- * GET), and HTML forms read from the page and submitted with their hidden fields. It never
- * follows a redirect to another origin (the client's redirect URI): that URL is handed back,
- * as a real browser's address bar would show it to the client.
+ * A minimal browser for driving Tessera's hosted pages over HTTP, without a real browser: a
+ * cookie jar per origin and path, redirects (302/303 → GET) followed across the origins it
+ * may visit, and HTML forms read from the page and submitted with their hidden fields. Each
+ * origin has a transport (Tessera: the harness's `request` or a listening server's fetch, so
+ * it runs on Node and inside workerd; an upstream identity provider: the real `fetch`). A
+ * redirect to any other origin (the client's redirect URI) ends the navigation: that URL is
+ * handed back, as a real browser's address bar would show it to the client.
+ *
+ * Not modelled: SameSite (every cookie of the origin is sent, including on the Apple-like
+ * server's cross-site form post) and scripts (forms are submitted by the test).
  */
 
 export type Fetch = (url: string, init?: RequestInit) => Promise<Response>;
 
-/** Where a navigation ended: a page of the issuer, or a redirect away from it. */
-export type Landing =
-  | { kind: "page"; url: string; status: number; headers: Headers; html: string }
-  | { kind: "left"; url: URL; status: number; headers: Headers };
+export type Page = {
+  kind: "page";
+  url: string;
+  status: number;
+  headers: Headers;
+  html: string;
+};
+export type Left = { kind: "left"; url: URL; status: number; headers: Headers };
+/** Where a navigation ended: a page on a known origin, or a redirect away from them. */
+export type Landing = Page | Left;
 
 export type Form = {
   action: string;
@@ -85,72 +96,102 @@ export function readForms(html: string): Form[] {
   return forms;
 }
 
-/** A cookie-carrying client for one origin (the issuer). */
-export class Browser {
-  readonly cookies = new Map<string, string>();
-  /** Every request this browser made, in order (method and URL), for assertions. */
-  readonly history: string[] = [];
-  private readonly origin: string;
+type Cookie = { name: string; value: string; path: string };
 
-  constructor(
-    private readonly fetchFn: Fetch,
-    issuer: string,
-  ) {
-    this.origin = new URL(issuer).origin;
+/** A cookie-carrying client for the origins it may visit. */
+export class Browser {
+  /** origin → cookies. */
+  readonly jar = new Map<string, Cookie[]>();
+  /** Every request made, `METHOD URL`, in order. */
+  readonly history: string[] = [];
+  /**
+   * A redirect to a URL this matches is not followed: the navigation ends there as if it
+   * left (e.g. to replay an upstream's callback in another browser).
+   */
+  hold: ((url: URL) => boolean) | undefined;
+
+  private readonly transports: Record<string, Fetch> = {};
+
+  /** `transports`: URL (or origin) → how to reach that origin; more with `allow`. */
+  constructor(transports: Record<string, Fetch>) {
+    for (const [url, transport] of Object.entries(transports)) this.allow(url, transport);
   }
 
-  private store(res: Response) {
+  /** Adds an origin the browser may visit. */
+  allow(origin: string, transport: Fetch = (url, init) => fetch(url, init)): void {
+    this.transports[new URL(origin).origin] = transport;
+  }
+
+  cookies(origin: string): Cookie[] {
+    return this.jar.get(new URL(origin).origin) ?? [];
+  }
+
+  private store(url: URL, res: Response) {
     // Node's Headers and workerd's both have getSetCookie (not in @cloudflare/workers-types).
     const headers = res.headers as unknown as { getSetCookie(): string[] };
+    const cookies = this.jar.get(url.origin) ?? [];
     for (const line of headers.getSetCookie()) {
       const [pair, ...attrs] = line.split(";");
       const eq = (pair as string).indexOf("=");
       const name = (pair as string).slice(0, eq).trim();
       const value = (pair as string).slice(eq + 1).trim();
-      const expired = attrs.some((a: string) => {
-        const [k, v] = a.trim().split("=");
-        if (k?.toLowerCase() === "max-age") return Number(v) <= 0;
-        if (k?.toLowerCase() === "expires") return Date.parse(v ?? "") <= Date.now();
-        return false;
-      });
-      if (expired || value === "") this.cookies.delete(name);
-      else this.cookies.set(name, value);
+      let path = url.pathname.replace(/\/[^/]*$/, "") || "/";
+      let expired = value === "";
+      for (const a of attrs) {
+        const [k, v = ""] = a.trim().split("=");
+        const key = k?.toLowerCase();
+        if (key === "path" && v.startsWith("/")) path = v;
+        if (key === "max-age" && Number(v) <= 0) expired = true;
+        if (key === "expires" && Date.parse(v) <= Date.now()) expired = true;
+      }
+      const rest = cookies.filter((c) => !(c.name === name && c.path === path));
+      if (!expired) rest.push({ name, value, path });
+      cookies.splice(0, cookies.length, ...rest);
     }
+    this.jar.set(url.origin, cookies);
   }
 
-  /** One request on the issuer's origin with the jar's cookies; no redirect followed. */
+  private cookieHeader(url: URL): string | undefined {
+    const matching = this.cookies(url.origin).filter(
+      (c) =>
+        c.path === "/" ||
+        url.pathname === c.path ||
+        url.pathname.startsWith(c.path.endsWith("/") ? c.path : `${c.path}/`),
+    );
+    // Longer paths first (RFC 6265 §5.4).
+    matching.sort((a, b) => b.path.length - a.path.length);
+    return matching.length ? matching.map((c) => `${c.name}=${c.value}`).join("; ") : undefined;
+  }
+
+  /** One request with the origin's cookies; no redirect followed. */
   async request(url: string, init: RequestInit = {}): Promise<Response> {
-    if (new URL(url).origin !== this.origin) {
-      throw new Error(`the browser only talks to the issuer, not ${url}`);
-    }
+    const target = new URL(url);
+    const transport = this.transports[target.origin];
+    if (!transport) throw new Error(`the browser may not visit ${target.origin}`);
     const headers = new Headers(init.headers);
-    if (this.cookies.size > 0) {
-      headers.set(
-        "Cookie",
-        [...this.cookies].map(([name, value]) => `${name}=${value}`).join("; "),
-      );
-    }
+    const cookie = this.cookieHeader(target);
+    if (cookie) headers.set("Cookie", cookie);
     this.history.push(`${init.method ?? "GET"} ${url}`);
-    const res = await this.fetchFn(url, { ...init, headers, redirect: "manual" });
-    this.store(res);
+    const res = await transport(url, { ...init, headers, redirect: "manual" });
+    this.store(target, res);
     return res;
   }
 
-  /** Opens `url` (GET, or `init`) and follows redirects on the issuer's origin. */
+  /** Opens `url` (GET, or `init`) and follows redirects among the known origins. */
   async navigate(url: string, init: RequestInit = {}): Promise<Landing> {
     let current = url;
     let options = init;
-    for (let hops = 0; hops < 10; hops++) {
+    for (let hops = 0; hops < 20; hops++) {
       const res = await this.request(current, options);
       const location = res.headers.get("Location");
       if (res.status >= 300 && res.status < 400 && location) {
         await res.body?.cancel();
         const next = new URL(location, current);
-        if (next.origin !== this.origin) {
+        if (!this.transports[next.origin] || this.hold?.(next)) {
           return { kind: "left", url: next, status: res.status, headers: res.headers };
         }
         if (res.status === 307 || res.status === 308) {
-          throw new Error(`unexpected ${res.status} on the issuer: ${next}`);
+          throw new Error(`unexpected ${res.status} to ${next}`);
         }
         current = next.toString();
         options = {};
@@ -168,26 +209,40 @@ export class Browser {
   }
 
   /**
-   * Submits the page's form whose action is `action` (or its only POST form) with its hidden
-   * fields and `values` (visible inputs, or a button's `name: value`), form-encoded.
+   * Submits the page's form matching `select` (an action, or a predicate; default: the only
+   * form with method POST) with its hidden fields and `values`, then `tamper` with the fields
+   * (e.g. drop the CSRF field). GET forms navigate with the fields in the query.
    */
   async submit(
     page: Landing,
-    values: Record<string, string>,
-    action?: string,
+    values: Record<string, string> = {},
+    select?: string | ((form: Form) => boolean),
     tamper: (fields: URLSearchParams) => void = () => {},
   ): Promise<Landing> {
     if (page.kind !== "page") throw new Error(`not on a page: ${page.url}`);
-    const forms = readForms(page.html).filter(
-      (f) => f.method === "post" && (action === undefined || f.action === action),
-    );
+    const all = readForms(page.html);
+    const forms =
+      select === undefined
+        ? all.filter((f) => f.method === "post")
+        : all.filter((f) =>
+            typeof select === "string"
+              ? f.action === select || new URL(f.action, page.url).toString() === select
+              : select(f),
+          );
     const form = forms[0];
-    if (!form || (action === undefined && forms.length !== 1)) {
-      throw new Error(`no single form ${action ?? ""} on ${page.url}:\n${page.html}`);
+    if (!form || forms.length !== 1) {
+      throw new Error(
+        `no single form ${typeof select === "string" ? select : ""} on ${page.url} (${page.status}):\n${page.html}`,
+      );
     }
     const fields = new URLSearchParams({ ...form.hidden, ...values });
     tamper(fields);
-    return this.navigate(new URL(form.action, page.url).toString(), {
+    const action = new URL(form.action || page.url, page.url);
+    if (form.method === "get") {
+      action.search = fields.toString();
+      return this.navigate(action.toString());
+    }
+    return this.navigate(action.toString(), {
       method: "POST",
       headers: { "Content-Type": "application/x-www-form-urlencoded" },
       body: fields.toString(),
@@ -199,4 +254,15 @@ export class Browser {
 export const heading = (page: Landing) =>
   page.kind === "page"
     ? unescapeHtml(/<h1[^>]*>([\s\S]*?)<\/h1>/i.exec(page.html)?.[1]?.replace(/<[^>]+>/g, "") ?? "")
+    : "";
+
+/** The text of a page, tags removed and entities undone, whitespace collapsed. */
+export const pageText = (page: Landing): string =>
+  page.kind === "page"
+    ? unescapeHtml(
+        page.html
+          .replace(/<(script|style)\b[\s\S]*?<\/\1>/gi, " ")
+          .replace(/<[^>]+>/g, " ")
+          .replace(/\s+/g, " "),
+      ).trim()
     : "";

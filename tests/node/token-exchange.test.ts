@@ -1,6 +1,4 @@
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { exportJWK, generateKeyPair, type JWK, type JWTPayload, SignJWT, UnsecuredJWT } from "jose";
+import type { JWTPayload } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TOKEN_EXCHANGE_GRANT } from "../../src/clients/client.ts";
 import { addProvider, deleteProvider } from "../../src/providers/provider-store.ts";
@@ -20,84 +18,57 @@ import {
 import { createNodeHarness } from "../harness/node.ts";
 import { openHarness } from "../harness/open.ts";
 import type { Harness } from "../harness/types.ts";
+import { generateSigningJwk, type SigningJwk, sha256Hex } from "../upstream/id-token.ts";
+import { type RunningOp, startOidcOp } from "../upstream/oidc-op.ts";
 
 /**
  * The native leg of social sign-in (docs/design/upstream.md#native-token-exchange): an app's
  * provider id_token + nonce → a Tessera session, over `POST /oauth/token` (RFC 8693), and the
- * identities API. The upstream is a real OpenID Provider surface on a loopback port (discovery
- * and a JWKS over HTTP, as Tessera's verifier fetches them); the test holds its private key
- * and mints the id_tokens an SDK would hand the app.
+ * identities API. The upstream is a real OpenID Provider (tests/upstream/oidc-op.ts) on a
+ * loopback port, whose discovery and JWKS Tessera's verifier fetches over HTTP; the test mints
+ * the id_tokens an SDK would hand the app with the OP's private key.
  */
 
 const ID_TOKEN = "urn:ietf:params:oauth:token-type:id_token";
 const ACCESS_TOKEN = "urn:ietf:params:oauth:token-type:access_token";
 const IOS_CLIENT = "com.example.ios";
 const ANDROID_CLIENT = "1234-android.apps.example";
-const KID = "upstream-1";
 
-type Upstream = { issuer: string; privateKey: CryptoKey; close(): Promise<void> };
-
-/** An OP's public surface: discovery and the JWKS, on 127.0.0.1 and a free port. */
-async function startUpstream(): Promise<Upstream> {
-  const { publicKey, privateKey } = await generateKeyPair("RS256", { extractable: true });
-  const jwk: JWK = { ...(await exportJWK(publicKey)), kid: KID, alg: "RS256", use: "sig" };
-  let issuer = "";
-  const server: Server = createServer((req, res) => {
-    const send = (body: unknown) => {
-      res.writeHead(200, { "Content-Type": "application/json" });
-      res.end(JSON.stringify(body));
-    };
-    if (req.url === "/.well-known/openid-configuration") {
-      return send({
-        issuer,
-        authorization_endpoint: `${issuer}/authorize`,
-        token_endpoint: `${issuer}/token`,
-        jwks_uri: `${issuer}/jwks`,
-        response_types_supported: ["code"],
-        subject_types_supported: ["public"],
-        id_token_signing_alg_values_supported: ["RS256"],
-      });
-    }
-    if (req.url === "/jwks") return send({ keys: [jwk] });
-    res.writeHead(404).end();
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return {
-    issuer,
-    privateKey,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
-}
-
-let upstream: Upstream;
+let upstream: RunningOp;
 beforeAll(async () => {
-  upstream = await startUpstream();
+  // The first client is the id_tokens' default audience.
+  upstream = await startOidcOp({
+    clients: [IOS_CLIENT, ANDROID_CLIENT].map((clientId) => ({
+      clientId,
+      clientSecret: crypto.randomUUID(),
+      redirectUris: ["https://app.example/cb"],
+    })),
+  });
 });
 afterAll(() => upstream?.close());
 
 const seconds = (ms: number) => Math.floor(ms / 1000);
 
-const sha256Hex = async (value: string) =>
-  Buffer.from(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(value))).toString(
-    "hex",
-  );
-
-/** What the platform SDK returns: an id_token for `sub`, minted by the upstream's key. */
-async function idToken(
+/**
+ * What the platform SDK returns: an id_token for `sub` (default: a new one), issued at the
+ * test clock's time, signed with the upstream's key (or `jwk`, a forgery).
+ */
+function idToken(
   h: Harness,
   claims: JWTPayload & { nonce?: string; email?: string; email_verified?: boolean | string },
-  options: { key?: CryptoKey; kid?: string; iatMs?: number; ttlS?: number } = {},
+  options: { jwk?: SigningJwk; iatMs?: number; ttlS?: number } = {},
 ) {
   const iat = seconds(options.iatMs ?? h.clock.now());
-  return new SignJWT({ email_verified: true, ...claims })
-    .setProtectedHeader({ alg: "RS256", kid: options.kid ?? KID, typ: "JWT" })
-    .setIssuer(claims.iss ?? upstream.issuer)
-    .setAudience(claims.aud ?? IOS_CLIENT)
-    .setSubject(claims.sub ?? `sub-${crypto.randomUUID()}`)
-    .setIssuedAt(iat)
-    .setExpirationTime(iat + (options.ttlS ?? 600))
-    .sign(options.key ?? upstream.privateKey);
+  return upstream.mintIdToken(
+    {
+      sub: `sub-${crypto.randomUUID()}`,
+      email_verified: true,
+      iat,
+      exp: iat + (options.ttlS ?? 600),
+      ...claims,
+    },
+    { jwk: options.jwk },
+  );
 }
 
 /** A fresh nonce, as the app generates one before calling the SDK. */
@@ -363,9 +334,9 @@ describe("native token exchange (RFC 8693)", () => {
 
   it("refuses a token signed by another key under the provider's kid", async () => {
     const h = await harnessWithProvider();
-    const { privateKey: otherKey } = await generateKeyPair("RS256");
+    const otherKey = await generateSigningJwk("RS256", upstream.privateJwk.kid);
     const nonce = newNonce();
-    const token = await idToken(h, { nonce, email: uniqueEmail() }, { key: otherKey });
+    const token = await idToken(h, { nonce, email: uniqueEmail() }, { jwk: otherKey });
     await expectRefused(
       h,
       await exchange(h, { subject_token: token, nonce }),
@@ -377,14 +348,8 @@ describe("native token exchange (RFC 8693)", () => {
   it('refuses an unsigned token (alg "none")', async () => {
     const h = await harnessWithProvider();
     const nonce = newNonce();
-    const now = seconds(h.clock.now());
-    const token = new UnsecuredJWT({ nonce, email: uniqueEmail(), email_verified: true })
-      .setIssuer(upstream.issuer)
-      .setAudience(IOS_CLIENT)
-      .setSubject("unsigned")
-      .setIssuedAt(now)
-      .setExpirationTime(now + 600)
-      .encode();
+    const claims = { nonce, email: uniqueEmail(), email_verified: true, sub: "unsigned" };
+    const token = await upstream.mintIdToken(claims, { now: h.clock.now(), unsigned: true });
     await expectRefused(
       h,
       await exchange(h, { subject_token: token, nonce }),
@@ -392,9 +357,11 @@ describe("native token exchange (RFC 8693)", () => {
       /acme: (algorithm_not_allowed|malformed)/,
     );
     // Also with the provider's kid and an empty signature, as an attacker would send it.
-    const [, payload] = token.split(".");
-    const header = Buffer.from(JSON.stringify({ alg: "none", kid: KID })).toString("base64url");
-    const forged = `${header}.${payload}.`;
+    const forged = await upstream.mintIdToken(claims, {
+      now: h.clock.now(),
+      unsigned: true,
+      header: { kid: upstream.privateJwk.kid },
+    });
     await expectRefused(
       h,
       await exchange(h, { subject_token: forged, nonce }),

@@ -7,10 +7,9 @@ import { deriveKeys } from "../../src/secrets/derive-keys.ts";
 import { findUserByEmail, markEmailVerified } from "../../src/users/users.ts";
 import { createNodeHarness } from "../harness/node.ts";
 import { openHarness } from "../harness/open.ts";
-import { readForms } from "../harness/rp-browser.ts";
+import { Browser, type Landing, type Page, pageText, readForms } from "../harness/rp-browser.ts";
 import type { Harness } from "../harness/types.ts";
 import { type RunningOp, startOidcOp } from "../upstream/oidc-op.ts";
-import { type Landing, type Page, pageText, WebBrowser } from "../upstream/web-browser.ts";
 
 // The browser leg of social sign-in on the hosted pages (docs/design/upstream.md, "The browser
 // leg"), HTTP-level: Tessera through `app.request`, the upstream a real OpenID Provider
@@ -75,7 +74,7 @@ async function setup(env: Record<string, string> = {}, provider: { secret?: bool
     code_challenge: createHash("sha256").update(verifier).digest("base64url"),
     code_challenge_method: "S256",
   })}`;
-  const browser = new WebBrowser({
+  const browser = new Browser({
     [new URL(h.config.issuer).origin]: (url, init) => h.request(url, init),
   });
   browser.allow(op.origin);
@@ -301,7 +300,7 @@ describe("the callback", () => {
     // A clean browser: Tessera's sign-in page and the OP's again.
     const s2 = {
       ...s,
-      browser: new WebBrowser({ [ISSUER]: (url, init) => s.h.request(url, init) }),
+      browser: new Browser({ [ISSUER]: (url, init) => s.h.request(url, init) }),
     };
     s2.browser.allow(op.origin);
     const second = await exchange(s2, await signInAtOp(s2, await continueWithAcme(s2), "hopper"));
@@ -486,7 +485,7 @@ describe("the callback", () => {
     op.setAccount("noor", { email: "noor@op.example", email_verified: true });
     await exchange(s, await signInAtOp(s, await continueWithAcme(s), "noor"));
     // A clean browser (no SSO cookie): the sign-in page again.
-    const browser = new WebBrowser({ [ISSUER]: (url, init) => s.h.request(url, init) });
+    const browser = new Browser({ [ISSUER]: (url, init) => s.h.request(url, init) });
     const page = isPage(await browser.navigate(s.authorizeUrl));
     for (const password of ["", "anything at all", PASSWORD]) {
       const res = await browser.submit(

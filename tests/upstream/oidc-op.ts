@@ -17,10 +17,11 @@
  * login.microsoftonline.com does.
  *
  * The private signing JWK is exported so tests can mint the id_tokens a native SDK would get
- * (`mintIdToken`: `iss` = the issuer, `aud` = a client id, plus what the test passes).
+ * (`mintIdToken`: `iss` = the issuer, `aud` = a client id, plus what the test passes), and the
+ * forgeries a verifier must refuse (signed with another key, or unsigned).
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { JWTPayload } from "jose";
+import { base64url, type JWTPayload } from "jose";
 import Provider, { type ClientMetadata } from "oidc-provider";
 import { controlJson, listen, sendJson } from "./http-server.ts";
 import { generateSigningJwk, publicJwk, type SigningJwk, signIdToken } from "./id-token.ts";
@@ -43,15 +44,35 @@ export type RunningOp = {
   requests: RecordedRequest[];
   events: OpEvent[];
   setAccount(login: string, account: OpAccount): void;
-  /** An id_token as this OP would sign it for `aud` (default: the first client). */
+  /**
+   * An id_token as this OP would sign it for `aud` (default: the first client). `iat` defaults
+   * to `now` and `exp` to `iat` + 10 minutes. For forgeries: `jwk` signs with another key (its
+   * own `kid`), `unsigned` gives `alg: "none"` and an empty signature; `header` adds to the
+   * protected header (e.g. this OP's `kid` on an unsigned token).
+   */
   mintIdToken(
     claims: JWTPayload & Record<string, unknown>,
-    options?: { now?: number },
+    options?: {
+      now?: number;
+      jwk?: SigningJwk;
+      unsigned?: boolean;
+      header?: Record<string, unknown>;
+    },
   ): Promise<string>;
   close(): Promise<void>;
 };
 
 const TENANT_ALIASES = ["common", "organizations", "consumers"];
+
+/** An unsecured JWT (`alg: "none"`, empty signature), `iat`/`exp` defaulted as signIdToken does. */
+function unsignedIdToken(
+  claims: JWTPayload & Record<string, unknown>,
+  options: { now?: number; header?: Record<string, unknown> },
+): string {
+  const iat = claims.iat ?? Math.floor((options.now ?? Date.now()) / 1000);
+  const part = (value: unknown) => base64url.encode(JSON.stringify(value));
+  return `${part({ alg: "none", ...options.header })}.${part({ ...claims, iat, exp: claims.exp ?? iat + 600 })}.`;
+}
 
 export async function startOidcOp(options: {
   clients: OpClient[];
@@ -215,8 +236,11 @@ export async function startOidcOp(options: {
     setAccount: (login, account) => {
       accounts.set(login, account);
     },
-    mintIdToken: (claims, mintOptions) =>
-      signIdToken(privateJwk, { iss: issuer, aud: firstClient, ...claims }, mintOptions),
+    mintIdToken: async (claims, mintOptions = {}) => {
+      const { jwk = privateJwk, unsigned, ...options } = mintOptions;
+      const full = { iss: issuer, aud: firstClient, ...claims };
+      return unsigned ? unsignedIdToken(full, options) : signIdToken(jwk, full, options);
+    },
     close: listening.close,
   };
 }
