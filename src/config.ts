@@ -60,6 +60,7 @@ const EnvSchema = z.object({
     .transform((v) => v.replace(/\/+$/, ""))
     .optional(),
   PORT: z.coerce.number({ error: "expected a port number" }).int().min(0).max(65535).default(8787),
+  SHUTDOWN_GRACE: duration("10s").pipe(z.number().max(300)),
   DATABASE_URL: z.string().min(1).default("file:./data/tessera.db"),
   DATABASE_AUTH_TOKEN: z.string().min(1).optional(),
   TESSERA_SECRET: z
@@ -167,6 +168,8 @@ function isWebhookUrl(value: string): boolean {
 export type Config = Readonly<{
   issuer: string;
   port: number;
+  /** Node: seconds a stop (SIGTERM, SIGINT) waits for requests in flight before closing them. */
+  shutdownGrace: number;
   databaseUrl: string;
   databaseAuthToken: string | undefined;
   secret: string | undefined;
@@ -246,6 +249,7 @@ export function parseConfig(env: Readonly<Record<string, unknown>>): Config {
   return Object.freeze({
     issuer,
     port: e.PORT,
+    shutdownGrace: e.SHUTDOWN_GRACE,
     databaseUrl: e.DATABASE_URL,
     databaseAuthToken: e.DATABASE_AUTH_TOKEN,
     secret: e.TESSERA_SECRET,

@@ -16,8 +16,6 @@ import { createLogger } from "./lib/logger.ts";
 import { loggableError } from "./lib/safe-error.ts";
 import { bufferedStdout, openNodeRuntime, smtpMailer } from "./node-runtime.ts";
 
-/** How long a stop (SIGTERM, SIGINT) waits for requests in flight before closing them. */
-const SHUTDOWN_GRACE_MS = 10_000;
 
 /** How often the server runs maintenance (the Workers cron runs every 15 minutes too). */
 const KEY_MAINTENANCE_EVERY_MS = 15 * 60_000;
@@ -102,7 +100,7 @@ async function main() {
     const url = `http://localhost:${info.port}`;
     console.log(`Tessera listening on ${url} (issuer ${config.issuer})`);
   }) as Server;
-  stopGracefully(server, () => {
+  stopGracefully(server, config.shutdownGrace * 1000, () => {
     clearInterval(maintenance);
     client.close();
   });
@@ -110,10 +108,10 @@ async function main() {
 
 /**
  * On SIGTERM or SIGINT: stop accepting connections, let the requests in flight finish (at most
- * SHUTDOWN_GRACE_MS, then their connections are closed), run `close` (the database), log one
- * line and exit 0. A second signal while stopping changes nothing.
+ * `graceMs`, `SHUTDOWN_GRACE`; then their connections are closed), run `close` (the
+ * database), log one line and exit 0. A second signal while stopping changes nothing.
  */
-function stopGracefully(server: Server, close: () => void) {
+function stopGracefully(server: Server, graceMs: number, close: () => void) {
   const inFlight = new Set<ServerResponse>();
   let stopping = false;
   // A keep-alive connection would otherwise stay open after its last response until its idle
@@ -144,7 +142,7 @@ function stopGracefully(server: Server, close: () => void) {
       console.log(
         cutOff === undefined
           ? `Tessera stopped (${signal}) in ${seconds} s: ${requests(waitedFor)} in flight finished; database closed`
-          : `Tessera stopped (${signal}) in ${seconds} s: connections still open at the ${SHUTDOWN_GRACE_MS / 1000} s limit closed, ${requests(cutOff)} cut off; database closed`,
+          : `Tessera stopped (${signal}) in ${seconds} s: connections still open at the ${graceMs / 1000} s limit closed, ${requests(cutOff)} cut off; database closed`,
       );
       process.exit(0);
     };
@@ -152,7 +150,7 @@ function stopGracefully(server: Server, close: () => void) {
       const cutOff = inFlight.size;
       server.closeAllConnections();
       finish(cutOff);
-    }, SHUTDOWN_GRACE_MS);
+    }, graceMs);
     // close() stops listening and closes idle connections; its callback runs once the last
     // connection has closed.
     server.close(() => finish(undefined));

@@ -265,6 +265,41 @@ describe("stopping (SIGTERM, SIGINT)", () => {
     expect(Number(sessions.rows[0]?.n)).toBe(2); // signup + the login that was in flight
   });
 
+  it("SHUTDOWN_GRACE: a request still in flight at the limit is cut off, and the stop completes", async () => {
+    const s = await start(await tempDir("tessera-cutoff-"), { SHUTDOWN_GRACE: "1s" });
+    const port = Number(new URL(s.url).port);
+    const exited = new Promise<number | null>((resolve) => s.child.once("exit", resolve));
+    // A login whose body never comes: it cannot finish on its own.
+    const socket = connect(port, "127.0.0.1");
+    onTestFinished(() => {
+      socket.destroy();
+    });
+    socket.write(
+      "POST /v1/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 64\r\nExpect: 100-continue\r\n\r\n",
+    );
+    await readUntil(socket, (text) => text.includes("100 Continue\r\n\r\n"));
+    const closedByServer = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+    const signalled = Date.now();
+    s.child.kill("SIGTERM");
+    await closedByServer;
+    expect(await exited).toBe(0);
+    // Not before the grace (1 s), and well before the 10 s default.
+    const waited = Date.now() - signalled;
+    expect(waited).toBeGreaterThanOrEqual(900);
+    expect(waited).toBeLessThan(8000);
+    expect(s.output().trim().split("\n").at(-1)).toMatch(
+      /^Tessera stopped \(SIGTERM\) in \d+\.\d s: connections still open at the 1 s limit closed, 1 request cut off; database closed$/,
+    );
+  });
+
+  it("refuses a SHUTDOWN_GRACE over 300 s, naming it", async () => {
+    const { code, output } = await startFailing(await tempDir("tessera-grace-"), {
+      SHUTDOWN_GRACE: "10m",
+    });
+    expect(code).toBe(1);
+    expect(output).toMatch(/^Invalid configuration: SHUTDOWN_GRACE: /m);
+  });
+
   it("SIGINT with nothing in flight stops at once", async () => {
     const s = await start(await tempDir("tessera-sigint-"));
     const exited = new Promise<number | null>((resolve) => s.child.once("exit", resolve));
