@@ -63,15 +63,16 @@ async function prepare(server) {
     });
     tokens.push((await signup.json()).refresh_token);
   }
-  const chains = refreshChains(tokens);
-  return { url: server.url, ...chains.options, reset: chains.reset };
+  return { url: server.url, chains: refreshChains(tokens) };
 }
 
 async function run(server, options) {
-  options.reset?.();
   const cpu0 = cpuMicros(server.pid);
   const main0 = mainMicros(server.pid);
-  const result = await load({ connections, duration: Number(seconds), ...options });
+  const { chains, ...rest } = options;
+  const result = chains
+    ? await chains.run(rest.url, { connections, duration: Number(seconds) })
+    : await load({ connections, duration: Number(seconds), ...rest });
   const requests = result.rps * Number(seconds);
   return {
     ...result,
@@ -104,7 +105,7 @@ async function phase(first, second) {
       targets.push({
         name: "OpenAuth",
         server: peer,
-        options: { url: peer.url, ...chains.options, reset: chains.reset },
+        options: { url: peer.url, chains },
       });
     }
     // One untimed run each first: the JIT warms up over the first seconds of load.

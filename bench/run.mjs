@@ -49,10 +49,11 @@ const post = (url, path, body, type = "application/json") =>
 
 let accounts = 0;
 
-/** Untimed load at 16 connections (see WARMUP_SECONDS); `reset` restarts refresh chains' slots. */
-async function warmUp(options, reset) {
-  reset?.();
-  await load({ connections: 16, duration: WARMUP_SECONDS, ...options });
+/** Untimed load at 16 connections (see WARMUP_SECONDS): refresh chains, or a GET. */
+async function warmUp(target) {
+  const options = { connections: 16, duration: WARMUP_SECONDS };
+  if (target.chains) await target.chains.run(target.url, options);
+  else await load({ ...options, ...target });
 }
 
 /**
@@ -154,11 +155,13 @@ function record(scenario, connections, result, baseline, baselineResult, ratio) 
     errors: result.errors,
     baseline,
     baseline_rps: baselineResult.rps,
+    // A failed answer is quick, so errors would inflate either side's req/s: shown for both.
+    baseline_errors: baselineResult.errors ?? 0,
     ratio: Math.round((ratio ?? result.rps / baselineResult.rps) * 1000) / 1000,
   });
   const last = rows.at(-1);
   console.error(
-    `  ${scenario} c=${connections}: ${last.rps}/s vs ${last.baseline_rps}/s → ${last.ratio}`,
+    `  ${scenario} c=${connections}: ${last.rps}/s vs ${last.baseline_rps}/s → ${last.ratio}${last.errors || last.baseline_errors ? ` (errors ${last.errors} / ${last.baseline_errors})` : ""}`,
   );
 }
 
@@ -237,26 +240,15 @@ async function main() {
     await openAuthRefreshTokens(openAuth.url, Math.max(...CONNECTIONS)),
     "/token",
   );
-  await warmUp({ url: tessera.url, ...chains.options }, chains.reset);
-  await warmUp({ url: openAuth.url, ...openAuthChains.options }, openAuthChains.reset);
+  await warmUp({ url: tessera.url, chains });
+  await warmUp({ url: openAuth.url, chains: openAuthChains });
   const refreshResults = [];
   const openAuthResults = [];
   const openAuthRatios = [];
   for (const connections of CONNECTIONS) {
     const { result, baseline, ratio } = await paired(
-      () => {
-        chains.reset();
-        return load({ url: tessera.url, connections, duration: ROUND_SECONDS, ...chains.options });
-      },
-      () => {
-        openAuthChains.reset();
-        return load({
-          url: openAuth.url,
-          connections,
-          duration: ROUND_SECONDS,
-          ...openAuthChains.options,
-        });
-      },
+      () => chains.run(tessera.url, { connections, duration: ROUND_SECONDS }),
+      () => openAuthChains.run(openAuth.url, { connections, duration: ROUND_SECONDS }),
     );
     refreshResults.push(result);
     openAuthResults.push(baseline);
@@ -292,15 +284,9 @@ async function main() {
     const onSqld = started(await startTessera({ DATABASE_URL: sqld.url }));
     try {
       const sqldChains = refreshChains(await freshSessions(onSqld.url, Math.max(...CONNECTIONS)));
-      await warmUp({ url: onSqld.url, ...sqldChains.options }, sqldChains.reset);
+      await warmUp({ url: onSqld.url, chains: sqldChains });
       for (const [i, connections] of CONNECTIONS.entries()) {
-        sqldChains.reset();
-        const result = await load({
-          url: onSqld.url,
-          connections,
-          duration: SECONDS,
-          ...sqldChains.options,
-        });
+        const result = await sqldChains.run(onSqld.url, { connections, duration: SECONDS });
         record(
           "refresh on sqld vs OpenAuth",
           connections,
@@ -391,15 +377,9 @@ async function main() {
   console.error("6. refresh during a login storm");
   for (const connections of HASH_CONNECTIONS) {
     const stormChains = refreshChains(await freshSessions(tessera.url, connections));
-    const alone = await load({
-      url: tessera.url,
-      connections,
-      duration: SECONDS,
-      ...stormChains.options,
-    });
-    stormChains.reset();
+    const alone = await stormChains.run(tessera.url, { connections, duration: SECONDS });
     const [during] = await Promise.all([
-      load({ url: tessera.url, connections, duration: SECONDS * 2, ...stormChains.options }),
+      stormChains.run(tessera.url, { connections, duration: SECONDS * 2 }),
       load({
         url: tessera.url,
         connections: 16,
