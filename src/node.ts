@@ -16,7 +16,6 @@ import { createLogger } from "./lib/logger.ts";
 import { loggableError } from "./lib/safe-error.ts";
 import { bufferedStdout, openNodeRuntime, smtpMailer } from "./node-runtime.ts";
 
-
 /** How often the server runs maintenance (the Workers cron runs every 15 minutes too). */
 const KEY_MAINTENANCE_EVERY_MS = 15 * 60_000;
 
