@@ -60,7 +60,7 @@ const EnvSchema = z.object({
     .transform((v) => v.replace(/\/+$/, ""))
     .optional(),
   PORT: z.coerce.number({ error: "expected a port number" }).int().min(0).max(65535).default(8787),
-  SHUTDOWN_GRACE: duration("10s").pipe(z.number().max(300)),
+  SHUTDOWN_GRACE: duration("10s").pipe(z.number().min(1).max(300)),
   DATABASE_URL: z.string().min(1).default("file:./data/tessera.db"),
   DATABASE_AUTH_TOKEN: z.string().min(1).optional(),
   TESSERA_SECRET: z

@@ -132,13 +132,10 @@ type NativeStatement = {
   raw(on: boolean): NativeStatement;
   columns(): Array<{ name: string; type: string | null }>;
   all(args: unknown[]): unknown[][];
-  get(args: unknown[]): unknown[] | undefined;
 };
 type NativeDatabase = { prepare(sql: string): NativeStatement; close(): void };
 
 const SELECT = /^\s*select\b/i;
-/** drizzle's `.limit(1)`: the statement ends in `limit ?`, bound to 1. */
-const LIMIT_PARAMETER = /\blimit \?$/i;
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** As @libsql/client converts arguments and values (integers as numbers, blobs as ArrayBuffer). */
@@ -199,14 +196,14 @@ function mainThreadReader(path: string, timeout: number) {
           if (statements.size >= 256) statements.clear();
           statements.set(sql, entry);
         }
-        const values = args.map(toSql);
-        // At most one row: one step of the statement (~12 µs) instead of a row iterator (~21).
-        const rows =
-          args.at(-1) === 1 && LIMIT_PARAMETER.test(sql)
-            ? [entry.statement.get(values)].filter((row) => row !== undefined)
-            : entry.statement.all(values);
-        return toResultSet({ ...entry.wire, rows: rows.map((row) => row.map(fromSql)) });
+        // Always `all`, never the driver's `get`: libsql 0.5's `get` does not reset a
+        // statement that `all` (or a failed `get`) left halted, so it silently keeps the
+        // previous call's arguments — another query's rows (tested).
+        const rows = entry.statement.all(args.map(toSql)).map((row) => row.map(fromSql));
+        return toResultSet({ ...entry.wire, rows });
       } catch {
+        // A statement that failed mid-step is not reused.
+        statements.delete(sql);
         return undefined;
       }
     },
