@@ -11,7 +11,7 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { load } from "./lib/measure.mjs";
+import { loadTarget } from "./lib/measure.mjs";
 import { openAuthRefreshTokens } from "./lib/openauth.mjs";
 import { refreshChains } from "./lib/refresh-chains.mjs";
 import { startOpenAuth, startTessera } from "./lib/servers.mjs";
@@ -69,10 +69,7 @@ async function prepare(server) {
 async function run(server, options) {
   const cpu0 = cpuMicros(server.pid);
   const main0 = mainMicros(server.pid);
-  const { chains, ...rest } = options;
-  const result = chains
-    ? await chains.run(rest.url, { connections, duration: Number(seconds) })
-    : await load({ connections, duration: Number(seconds), ...rest });
+  const result = await loadTarget(options, { connections, duration: Number(seconds) });
   const requests = result.rps * Number(seconds);
   return {
     ...result,

@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { load } from "./lib/measure.mjs";
+import { loadTarget } from "./lib/measure.mjs";
 import { refreshChains } from "./lib/refresh-chains.mjs";
 import { startTessera } from "./lib/servers.mjs";
 
@@ -41,9 +41,7 @@ else {
 // V8 stamps samples with the monotonic clock in µs, as process.hrtime does: the load's window.
 const micros = () => Number(process.hrtime.bigint() / 1000n);
 const from = micros();
-const result = options.chains
-  ? await options.chains.run(options.url, { connections, duration: 5 })
-  : await load({ connections, duration: 5, ...options });
+const result = await loadTarget(options, { connections, duration: 5 });
 const to = micros();
 await tessera.stop();
 console.log(scenario, `c=${connections}`, result);

@@ -11,7 +11,7 @@ import { parseArgs } from "node:util";
 import { createClient } from "@libsql/client";
 import { decodeProtectedHeader, importJWK, jwtVerify } from "jose";
 import { createVerifier } from "tessera/verify";
-import { load, loop } from "./lib/measure.mjs";
+import { load, loadTarget, loop } from "./lib/measure.mjs";
 import { openAuthRefreshTokens } from "./lib/openauth.mjs";
 import { refreshChains } from "./lib/refresh-chains.mjs";
 import { rssMiB, startBareHono, startOpenAuth, startSqld, startTessera } from "./lib/servers.mjs";
@@ -51,9 +51,7 @@ let accounts = 0;
 
 /** Untimed load at 16 connections (see WARMUP_SECONDS): refresh chains, or a GET. */
 async function warmUp(target) {
-  const options = { connections: 16, duration: WARMUP_SECONDS };
-  if (target.chains) await target.chains.run(target.url, options);
-  else await load({ ...options, ...target });
+  await loadTarget(target, { connections: 16, duration: WARMUP_SECONDS });
 }
 
 /**

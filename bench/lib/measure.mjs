@@ -13,6 +13,14 @@ export async function load(options) {
 }
 
 /**
+ * Loads `target` for `options` (`connections`, `duration`): a URL (with its headers), or
+ * refresh chains at `url`, which are settled after the run (bench/lib/refresh-chains.mjs).
+ */
+export function loadTarget({ chains, ...target }, options) {
+  return chains ? chains.run(target.url, options) : load({ ...target, ...options });
+}
+
+/**
  * Runs `operation` from `concurrency` loops for `durationMs`; returns operations/s and the
  * p50/p99 of single operations (ms). Bounded by time, so it always ends.
  */
