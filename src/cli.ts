@@ -97,8 +97,11 @@ async function keysCommand(args: string[], config: Config, db: Database, secret:
 }
 
 async function clientsCommand(args: string[], db: Database, secret: string) {
+  // `delete <client_id>`: the id is taken as written. Ids minted before `randomId` skipped a
+  // leading `-` can start with one, and parseArgs would read `-Xb3…` as short flags.
+  const verbatimId = args[0] === "delete" && args[1] && !args[1].startsWith("--") ? args[1] : null;
   const { positionals, values } = parseArgs({
-    args,
+    args: verbatimId === null ? args : [args[0] as string, ...args.slice(2)],
     allowPositionals: true,
     options: {
       name: { type: "string" },
@@ -114,7 +117,8 @@ async function clientsCommand(args: string[], db: Database, secret: string) {
       json: { type: "boolean", default: false },
     },
   });
-  const [action, id] = positionals;
+  const [action, positionalId] = positionals;
+  const id = verbatimId ?? positionalId;
   if (action === "create") {
     if (!values.name) throw new UsageError("clients create: --name is required");
     const grantTypes = (values["grant-types"] ?? "")

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { createClient as openDatabase } from "@libsql/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateSecret } from "../../src/secrets/derive-keys.ts";
 
@@ -146,6 +147,40 @@ describe("operator CLI (npm run keys / npm run clients) against a running server
       expect(result.code, args.join(" ")).toBe(2);
       expect(result.stderr.trim().split("\n"), args.join(" ")).toHaveLength(1);
     }
+  });
+
+  it("deletes a client whose id starts with '-' (ids minted before new ids skipped it)", async () => {
+    const created = await cli(
+      "clients",
+      "create",
+      "--name",
+      "legacy",
+      "--grant-types",
+      "client_credentials",
+      "--json",
+    );
+    const { client_id } = JSON.parse(created.stdout) as { client_id: string };
+    expect(client_id.startsWith("-")).toBe(false);
+    // Give it the shape an older release could mint: 22 base64url characters, a leading '-'.
+    const legacyId = `-${client_id.slice(1)}`;
+    const db = openDatabase({ url: `file:${join(dir, "data/tessera.db")}` });
+    await db.execute({
+      sql: "UPDATE clients SET client_id = ? WHERE client_id = ?",
+      args: [legacyId, client_id],
+    });
+    db.close();
+
+    const deleted = await cli("clients", "delete", legacyId);
+    expect(deleted.stderr).toBe("");
+    expect(deleted.code).toBe(0);
+    expect(deleted.stdout).toContain(`Deleted client ${legacyId}.`);
+    const rows = JSON.parse((await cli("clients", "list", "--json")).stdout) as Array<
+      Record<string, string>
+    >;
+    expect(rows.map((r) => r.client_id)).not.toContain(legacyId);
+    // Still a usage error (exit 2) once it is gone, and a real flag still parses as one.
+    expect((await cli("clients", "delete", legacyId)).code).toBe(2);
+    expect((await cli("clients", "delete", "--json")).code).toBe(2);
   });
 
   it("keys list shows kid, alg, status and dates of every alg, never private material; rotate promotes next of each", async () => {
