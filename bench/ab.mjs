@@ -15,6 +15,7 @@ import { loadTarget } from "./lib/measure.mjs";
 import { openAuthRefreshTokens } from "./lib/openauth.mjs";
 import { refreshChains } from "./lib/refresh-chains.mjs";
 import { startOpenAuth, startTessera } from "./lib/servers.mjs";
+import { scenarioTarget } from "./lib/targets.mjs";
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
@@ -38,33 +39,6 @@ const cpuMicros = (pid) => {
 /** Main-thread CPU in µs (schedstat's first field is ns on the CPU). */
 const mainMicros = (pid) =>
   Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, "utf8").split(" ")[0]) / 1000;
-
-const post = (url, path, body) =>
-  fetch(`${url}${path}`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify(body),
-  });
-
-async function prepare(server) {
-  const res = await post(server.url, "/v1/signup", {
-    email: "ab@example.com",
-    password: "an a/b passphrase",
-  });
-  const { access_token } = await res.json();
-  if (scenario === "jwks") return { url: `${server.url}/.well-known/jwks.json` };
-  if (scenario === "me")
-    return { url: `${server.url}/v1/me`, headers: { Authorization: `Bearer ${access_token}` } };
-  const tokens = [];
-  for (let i = 0; i < connections; i++) {
-    const signup = await post(server.url, "/v1/signup", {
-      email: `ab-${i}@example.com`,
-      password: "an a/b passphrase",
-    });
-    tokens.push((await signup.json()).refresh_token);
-  }
-  return { url: server.url, chains: refreshChains(tokens) };
-}
 
 async function run(server, options) {
   const cpu0 = cpuMicros(server.pid);
@@ -94,7 +68,9 @@ async function phase(first, second) {
       target.server = server;
     }
     const targets = [first, second];
-    for (const target of targets) target.options = await prepare(target.server);
+    for (const target of targets) {
+      target.options = await scenarioTarget(target.server.url, scenario, connections);
+    }
     if (values.openauth && scenario === "refresh") {
       const peer = await startOpenAuth();
       started.push(peer);

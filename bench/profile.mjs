@@ -8,8 +8,8 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadTarget } from "./lib/measure.mjs";
-import { refreshChains } from "./lib/refresh-chains.mjs";
 import { startTessera } from "./lib/servers.mjs";
+import { scenarioTarget } from "./lib/targets.mjs";
 
 const scenario = process.argv[2] ?? "jwks";
 const connections = Number(process.argv[3] ?? 16);
@@ -18,26 +18,7 @@ const tessera = await startTessera({
   NODE_ARGS: ["--cpu-prof", "--cpu-prof-dir", profileDir],
   ...(process.env.BENCH_ENV ? JSON.parse(process.env.BENCH_ENV) : {}),
 });
-const post = (path, body) =>
-  fetch(`${tessera.url}${path}`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify(body),
-  });
-const user = { email: "profile-user@example.com", password: "a profiling passphrase" };
-const { access_token, refresh_token } = await (await post("/v1/signup", user)).json();
-
-let options;
-if (scenario === "jwks") options = { url: `${tessera.url}/.well-known/jwks.json` };
-else if (scenario === "me")
-  options = { url: `${tessera.url}/v1/me`, headers: { Authorization: `Bearer ${access_token}` } };
-else {
-  // Every connection refreshes its own session chain (as in bench/run.mjs).
-  const tokens = [refresh_token];
-  while (tokens.length < connections)
-    tokens.push((await (await post("/v1/login", user)).json()).refresh_token);
-  options = { url: tessera.url, chains: refreshChains(tokens) };
-}
+const options = await scenarioTarget(tessera.url, scenario, connections);
 // V8 stamps samples with the monotonic clock in µs, as process.hrtime does: the load's window.
 const micros = () => Number(process.hrtime.bigint() / 1000n);
 const from = micros();

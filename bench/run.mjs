@@ -15,6 +15,7 @@ import { load, loadTarget, loop } from "./lib/measure.mjs";
 import { openAuthRefreshTokens } from "./lib/openauth.mjs";
 import { refreshChains } from "./lib/refresh-chains.mjs";
 import { rssMiB, startBareHono, startOpenAuth, startSqld, startTessera } from "./lib/servers.mjs";
+import { freshSessions, post } from "./lib/targets.mjs";
 
 const { values } = parseArgs({
   options: {
@@ -40,39 +41,9 @@ const EMAIL = "load-test@example.com";
 const PASSWORD = "a benchmark passphrase";
 const rows = [];
 
-const post = (url, path, body, type = "application/json") =>
-  fetch(`${url}${path}`, {
-    method: "POST",
-    headers: { "Content-Type": type },
-    body: type === "application/json" ? JSON.stringify(body) : new URLSearchParams(body).toString(),
-  });
-
-let accounts = 0;
-
 /** Untimed load at 16 connections (see WARMUP_SECONDS): refresh chains, or a GET. */
 async function warmUp(target) {
   await loadTarget(target, { connections: 16, duration: WARMUP_SECONDS });
-}
-
-/**
- * `n` fresh sessions, four at a time like the scrypt pool: each a sign-up of its own account
- * (logins racing on one account count as failures until they succeed, the per-account
- * sign-in delay). Returns their refresh tokens.
- */
-async function freshSessions(url, n) {
-  const tokens = [];
-  for (let i = 0; i < n; i += 4) {
-    const batch = await Promise.all(
-      Array.from({ length: Math.min(4, n - i) }, async () => {
-        const email = `session-${accounts++}@example.com`;
-        const res = await post(url, "/v1/signup", { email, password: PASSWORD });
-        if (res.status !== 201) throw new Error(`signup failed: ${res.status}`);
-        return (await res.json()).refresh_token;
-      }),
-    );
-    tokens.push(...batch);
-  }
-  return tokens;
 }
 
 /**
