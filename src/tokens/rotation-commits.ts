@@ -32,6 +32,13 @@ export type GroupCommit = (flush: () => void) => void;
 export const MAX_ROTATIONS_PER_BATCH = 64;
 
 /**
+ * Batches sent to the database before the first is answered. With two, the next batch is
+ * already at the database while the event loop answers the previous one, so neither waits
+ * for the other; each is still answered only after its own commit.
+ */
+export const MAX_BATCHES_IN_FLIGHT = 2;
+
+/**
  * Step 2's conditional UPDATE … RETURNING, prepared once per database: the one statement of
  * every refresh (and its hot path).
  */
@@ -70,8 +77,16 @@ type Waiting = {
   reject: (error: unknown) => void;
 };
 
-/** Per database: rotations waiting for the next commit, and whether one is due or running. */
-type Queue = { waiting: Waiting[]; scheduled: boolean; committing: boolean };
+/**
+ * Per database: rotations waiting for a batch, whether one is due, how many batches run, and
+ * the sessions they hold.
+ */
+type Queue = {
+  waiting: Waiting[];
+  scheduled: boolean;
+  inFlight: number;
+  busySessions: Map<string, number>;
+};
 
 const queues = new WeakMap<Database, Queue>();
 
@@ -80,13 +95,17 @@ const runOne = async (db: Database, step: RotationStep) =>
 
 /**
  * Runs step 2 for one refresh and resolves once it is committed. With `groupCommit`, the
- * rotations that arrive together (in one event-loop turn, or while the previous batch is
+ * rotations that arrive together (in one event-loop turn, or while earlier batches are
  * being committed) go to the database together: one multi-row statement (or a `db.batch`
- * of several), one transaction, one fsync. A session's second rotation in a batch runs in
- * a later statement than its first, so two rotations of one session behave exactly as two
- * statements in a row (the first advances the generation, the second matches no row and
- * takes the grace path). Each caller is answered only after that commit. A batch that
- * fails commits nothing; its rotations then run one by one, each with its own outcome.
+ * of several), one transaction, one fsync. Up to {@link MAX_BATCHES_IN_FLIGHT} batches run
+ * at once, and a server may commit them in either order, which is the order of concurrent
+ * requests it is free to choose. A session's rotations, though, always run one after the
+ * other: its second rotation in a batch runs in a later statement than its first, and a
+ * rotation of a session that an earlier batch still holds waits for that batch's commit. So
+ * two rotations of one session behave exactly as two statements in a row (the first
+ * advances the generation, the second matches no row and takes the grace path). Each caller
+ * is answered only after its commit. A batch that fails commits nothing; its rotations then
+ * run one by one, each with its own outcome.
  */
 export function commitRotation(
   db: Database,
@@ -94,7 +113,12 @@ export function commitRotation(
   groupCommit: GroupCommit | undefined,
 ): Promise<RotatedRow | undefined> {
   if (!groupCommit) return runOne(db, step);
-  const queue = queues.get(db) ?? { waiting: [], scheduled: false, committing: false };
+  const queue: Queue = queues.get(db) ?? {
+    waiting: [],
+    scheduled: false,
+    inFlight: 0,
+    busySessions: new Map(),
+  };
   queues.set(db, queue);
   const promise = new Promise<RotatedRow | undefined>((resolve, reject) => {
     queue.waiting.push({ step, resolve, reject });
@@ -104,12 +128,17 @@ export function commitRotation(
 }
 
 function schedule(db: Database, queue: Queue, groupCommit: GroupCommit) {
-  if (queue.scheduled || queue.committing || queue.waiting.length === 0) return;
+  if (queue.scheduled || queue.inFlight >= MAX_BATCHES_IN_FLIGHT || queue.waiting.length === 0) {
+    return;
+  }
   queue.scheduled = true;
   groupCommit(() => {
     queue.scheduled = false;
-    queue.committing = true;
-    const batch = queue.waiting.splice(0, MAX_ROTATIONS_PER_BATCH);
+    const batch = takeBatch(queue);
+    if (batch.length === 0) return;
+    queue.inFlight++;
+    const sessionIds = batch.map((w) => w.step.id);
+    for (const id of sessionIds) queue.busySessions.set(id, (queue.busySessions.get(id) ?? 0) + 1);
     commitBatch(db, batch)
       // A caller is never left waiting: anything unexpected fails the callers not yet
       // answered (settling an answered one again changes nothing).
@@ -117,10 +146,34 @@ function schedule(db: Database, queue: Queue, groupCommit: GroupCommit) {
         for (const w of batch) w.reject(error);
       })
       .finally(() => {
-        queue.committing = false;
+        queue.inFlight--;
+        for (const id of sessionIds) {
+          const left = (queue.busySessions.get(id) ?? 1) - 1;
+          if (left === 0) queue.busySessions.delete(id);
+          else queue.busySessions.set(id, left);
+        }
         schedule(db, queue, groupCommit);
       });
+    // What did not fit, or waits for a session held by a running batch, goes next.
+    schedule(db, queue, groupCommit);
   });
+}
+
+/**
+ * Up to {@link MAX_ROTATIONS_PER_BATCH} waiting rotations in arrival order, leaving those of
+ * sessions that a running batch holds (and every later rotation of those sessions) waiting.
+ */
+function takeBatch(queue: Queue): Waiting[] {
+  if (queue.busySessions.size === 0) return queue.waiting.splice(0, MAX_ROTATIONS_PER_BATCH);
+  const batch: Waiting[] = [];
+  const kept: Waiting[] = [];
+  for (const w of queue.waiting) {
+    if (batch.length < MAX_ROTATIONS_PER_BATCH && !queue.busySessions.has(w.step.id)) {
+      batch.push(w);
+    } else kept.push(w);
+  }
+  queue.waiting = kept;
+  return batch;
 }
 
 /** Six parameters a row: D1 binds at most 100 a statement. */

@@ -36,6 +36,11 @@ function manualGroupCommit() {
       for (let i = 0; i < 20; i++) await new Promise((resolve) => setTimeout(resolve, 0));
     },
     due: () => due.length,
+    /** Starts the due flush's batch without waiting for its commit. */
+    start: () => {
+      expect(due.length).toBe(1);
+      due.shift()?.();
+    },
   };
 }
 
@@ -220,6 +225,42 @@ export function groupCommitCases(createHarness: HarnessFactory) {
         expect(row).toMatchObject({ userId: expect.any(String) });
       expect(await generationOf(h, parse(tokens.refresh_token).sid)).toBe(1);
       expect(await generationOf(h, parse(other).sid)).toBe(1);
+    });
+
+    it("sends a second batch while the first commits; a session the first holds waits for it", async () => {
+      const h = await openHarness(createHarness);
+      const { email, tokens } = await signup(h);
+      const other = (await login(h, email)).refresh_token;
+      const third = (await login(h, email)).refresh_token;
+      const manual = manualGroupCommit();
+      const s = stepFor(h, tokens.refresh_token);
+      const first = [
+        commitRotation(h.db, s, manual.groupCommit),
+        commitRotation(h.db, stepFor(h, other), manual.groupCommit),
+      ];
+      const firstSettled = first.map(state);
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      manual.start();
+      // At once, before the first batch can be answered: the session's next rotation, and
+      // another session's. A second batch is due at once and starts while the first runs.
+      const next = commitRotation(
+        h.db,
+        { ...s, generation: s.generation + 1, next: s.next + 1 },
+        manual.groupCommit,
+      );
+      const unrelated = commitRotation(h.db, stepFor(h, third), manual.groupCommit);
+      manual.start();
+      expect(firstSettled.map((settled) => settled())).toEqual([false, false]);
+      // The second batch took only the other session: it commits on its own.
+      expect(await unrelated).toMatchObject({ clientId: "first-party" });
+      for (const row of await Promise.all(first))
+        expect(row).toMatchObject({ clientId: "first-party" });
+      // The held rotation went to a third batch, after the first's commit: it advanced.
+      await manual.flush();
+      expect(await next).toMatchObject({ clientId: "first-party" });
+      expect(await generationOf(h, s.id)).toBe(2);
+      expect(await generationOf(h, parse(third).sid)).toBe(1);
+      expect(manual.due()).toBe(0);
     });
 
     it("queues what arrives beyond one batch for the next", async () => {
