@@ -19,6 +19,7 @@ import {
   RotationConflictError,
   rotateSigningKeys,
 } from "./keys/rotate-signing-keys.ts";
+import type { SignBytes } from "./keys/sign-bytes.ts";
 import { createLogger, type Logger } from "./lib/logger.ts";
 import { pruneAuthorizationCodes } from "./oauth/authorization-codes.ts";
 import { pruneAuthorizationRequests } from "./oauth/authorization-requests.ts";
@@ -48,6 +49,8 @@ export type BootstrapInput = {
   groupCommit?: AppDeps["groupCommit"];
   socketAddress?: AppDeps["socketAddress"];
   assets?: AppDeps["assets"];
+  /** How JWS signatures are computed (default: WebCrypto; the Node entry: node:crypto). */
+  signBytes?: SignBytes;
 };
 
 /**
@@ -98,7 +101,13 @@ export async function bootstrap(input: BootstrapInput) {
     config,
     db,
     clock,
-    keys: createKeyStore({ db, keyEncryptionKey, clock, defaultAlg: config.signingAlg }),
+    keys: createKeyStore({
+      db,
+      keyEncryptionKey,
+      clock,
+      defaultAlg: config.signingAlg,
+      signBytes: input.signBytes,
+    }),
     hasher,
     refreshMacKey,
     emailCodeKey,

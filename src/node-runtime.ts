@@ -2,6 +2,7 @@
  * What both Node entries (server and CLI) need from the machine: the master secret and the
  * libSQL database with migrations applied.
  */
+import { KeyObject, sign } from "node:crypto";
 import { link, mkdir, readFile, unlink, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -9,6 +10,7 @@ import { createTransport } from "nodemailer";
 import { type Config, ConfigError } from "./config.ts";
 import { openNodeDatabase } from "./db/libsql-node.ts";
 import type { SmtpMailerFactory } from "./email/create-mailer.ts";
+import type { SignBytes } from "./keys/sign-bytes.ts";
 import { generateSecret } from "./secrets/derive-keys.ts";
 
 /** The committed migrations: `src/node.ts` and the built `dist/node.js` both sit one level down. */
@@ -94,4 +96,22 @@ export const smtpMailer: SmtpMailerFactory = (url) => {
       });
     },
   };
+};
+
+/** Each private key as node:crypto's KeyObject, made once. */
+const keyObjects = new WeakMap<CryptoKey, KeyObject>();
+
+/**
+ * JWS signatures with node:crypto's synchronous `sign`: jose signs only through WebCrypto,
+ * which on Node is a thread-pool job per token (main-thread dispatch, a pool thread woken,
+ * the result posted back); this one call costs less in all (docs/performance.md). ECDSA
+ * signatures come as R ‖ S (`ieee-p1363`), as JWS wants them (RFC 7518 §3.4).
+ */
+export const nodeSignBytes: SignBytes = (alg, privateKey, data) => {
+  let key = keyObjects.get(privateKey);
+  if (!key) {
+    key = KeyObject.from(privateKey as Parameters<typeof KeyObject.from>[0]);
+    keyObjects.set(privateKey, key);
+  }
+  return sign(alg === "EdDSA" ? null : "sha256", data, { key, dsaEncoding: "ieee-p1363" });
 };

@@ -14,7 +14,7 @@ import { bootstrap } from "./bootstrap.ts";
 import { ConfigError, parseConfig } from "./config.ts";
 import { createLogger } from "./lib/logger.ts";
 import { loggableError } from "./lib/safe-error.ts";
-import { bufferedStdout, openNodeRuntime, smtpMailer } from "./node-runtime.ts";
+import { bufferedStdout, nodeSignBytes, openNodeRuntime, smtpMailer } from "./node-runtime.ts";
 
 /** How often the server runs maintenance (the Workers cron runs every 15 minutes too). */
 const KEY_MAINTENANCE_EVERY_MS = 15 * 60_000;
@@ -82,6 +82,7 @@ async function main() {
     groupCommit: (flush) => setImmediate(flush),
     assets: directoryAssets(STATIC_DIR),
     smtp: smtpMailer,
+    signBytes: nodeSignBytes,
   });
 
   // Maintenance, like the Workers cron trigger: retire expired keys, rotate when due, and

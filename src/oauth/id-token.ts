@@ -1,6 +1,7 @@
-import { SignJWT } from "jose";
+import type { JWTPayload } from "jose";
 import type { SigningAlg } from "../config.ts";
 import type { KeyStore } from "../keys/key-store.ts";
+import { signJwt } from "../keys/sign-jwt.ts";
 
 /** ID tokens live as long as access tokens would by default: they are read once, at sign-in. */
 export const ID_TOKEN_TTL_S = 600;
@@ -28,9 +29,13 @@ export async function signIdToken(
     email?: { address: string; verified: boolean };
   },
 ): Promise<string> {
-  const { kid, alg, privateKey } = await keys.signingKey(input.alg);
   const iat = Math.floor(input.now / 1000);
-  const claims: Record<string, unknown> = {
+  const claims: JWTPayload = {
+    iss: input.issuer,
+    sub: input.sub,
+    aud: input.clientId,
+    exp: iat + ID_TOKEN_TTL_S,
+    iat,
     auth_time: Math.floor(input.authTime / 1000),
     amr: [...input.amr],
   };
@@ -40,12 +45,5 @@ export async function signIdToken(
     claims.email = input.email.address;
     claims.email_verified = input.email.verified;
   }
-  return new SignJWT(claims)
-    .setProtectedHeader({ alg, kid, typ: "JWT" })
-    .setIssuer(input.issuer)
-    .setSubject(input.sub)
-    .setAudience(input.clientId)
-    .setIssuedAt(iat)
-    .setExpirationTime(iat + ID_TOKEN_TTL_S)
-    .sign(privateKey);
+  return signJwt(keys, { alg: input.alg, typ: "JWT", claims });
 }

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Client } from "@libsql/client";
 import { openNodeDatabase } from "../../src/db/libsql-node.ts";
-import { smtpMailer } from "../../src/node-runtime.ts";
+import { nodeSignBytes, smtpMailer } from "../../src/node-runtime.ts";
 import { testHarness } from "./test-app.ts";
 import type { HarnessFactory } from "./types.ts";
 
@@ -48,8 +48,9 @@ export function nodeHarnessOn(place: () => Promise<DatabasePlace>): HarnessFacto
           client.close();
           await release();
         },
-        // As src/node.ts: the rotations of one event-loop turn commit together.
-        { smtp: smtpMailer, groupCommit: (flush) => setImmediate(flush) },
+        // As src/node.ts: the rotations of one event-loop turn commit together; signatures
+        // through node:crypto.
+        { smtp: smtpMailer, groupCommit: (flush) => setImmediate(flush), signBytes: nodeSignBytes },
       );
     } catch (error) {
       // A harness that failed to start (bad variable, migration error) leaves nothing behind.
