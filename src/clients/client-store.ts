@@ -1,7 +1,7 @@
 import { asc, eq } from "drizzle-orm";
-import { base64url } from "jose";
 import { clients } from "../db/schema.ts";
 import type { Database } from "../db/types.ts";
+import { encodeBase64url } from "../lib/base64url.ts";
 import { randomId } from "../lib/random-id.ts";
 import {
   type Client,
@@ -38,7 +38,7 @@ export async function createClient(
 ): Promise<{ client: Client; clientSecret: string | undefined }> {
   const clientSecret = input.public
     ? undefined
-    : base64url.encode(crypto.getRandomValues(new Uint8Array(32)));
+    : encodeBase64url(crypto.getRandomValues(new Uint8Array(32)));
   const [row] = await db
     .insert(clients)
     .values({

@@ -1,9 +1,10 @@
-import { base64url, type JWTPayload } from "jose";
+import type { JWTPayload } from "jose";
 import type { SigningAlg } from "../config.ts";
+import { encodeBase64url } from "../lib/base64url.ts";
 import type { KeyStore } from "./key-store.ts";
 
 const encoder = new TextEncoder();
-const encodeJson = (value: unknown) => base64url.encode(JSON.stringify(value));
+const encodeJson = (value: unknown) => encodeBase64url(JSON.stringify(value));
 
 /**
  * Signs a JWT with the `current` key of `alg` (default: `SIGNING_ALG`): the JWS Compact
@@ -18,5 +19,5 @@ export async function signJwt(
   const key = await keys.signingKey(input.alg);
   const signingInput = `${encodeJson({ alg: key.alg, kid: key.kid, typ: input.typ })}.${encodeJson(input.claims)}`;
   const signature = await key.sign(encoder.encode(signingInput));
-  return `${signingInput}.${base64url.encode(signature)}`;
+  return `${signingInput}.${encodeBase64url(signature)}`;
 }

@@ -1,4 +1,4 @@
-import { base64url } from "jose";
+import { encodeBase64url } from "./base64url.ts";
 
 /** Bytes fetched from the CSPRNG at once: 256 identifiers. */
 const POOL_BYTES = 4096;
@@ -27,7 +27,7 @@ export function randomId(): string {
     pool.fill(0, offset, offset + ID_BYTES);
     offset += ID_BYTES;
   }
-  const id = base64url.encode(pool.subarray(offset, offset + ID_BYTES));
+  const id = encodeBase64url(pool.subarray(offset, offset + ID_BYTES));
   // Not kept once handed out.
   pool.fill(0, offset, offset + ID_BYTES);
   offset += ID_BYTES;

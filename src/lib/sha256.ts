@@ -1,9 +1,9 @@
-import { base64url } from "jose";
+import { encodeBase64url } from "./base64url.ts";
 
 /** base64url(SHA-256(text)): client-secret digests, throttle keys, the JWKS ETag, upstream nonce keys. */
 export async function sha256Base64url(text: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return base64url.encode(new Uint8Array(digest));
+  return encodeBase64url(new Uint8Array(digest));
 }
 
 /** Lowercase hex of SHA-256(text): the hashed nonce Apple's iOS SDK puts in an id_token. */

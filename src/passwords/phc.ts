@@ -1,4 +1,5 @@
 import { base64url } from "jose";
+import { encodeBase64url } from "../lib/base64url.ts";
 
 /** scrypt cost parameters: N = 2^ln. */
 export type ScryptParams = { ln: number; r: number; p: number };
@@ -15,7 +16,7 @@ const toUrlSafe = (b64: string) => b64.replaceAll("+", "-").replaceAll("/", "_")
 
 /** Serialises an scrypt hash as a PHC string. */
 export function formatScryptPhc({ params, salt, hash }: ScryptPhc): string {
-  return `$scrypt$ln=${params.ln},r=${params.r},p=${params.p}$${base64url.encode(salt)}$${base64url.encode(hash)}`;
+  return `$scrypt$ln=${params.ln},r=${params.r},p=${params.p}$${encodeBase64url(salt)}$${encodeBase64url(hash)}`;
 }
 
 /** Parses a PHC string written by {@link formatScryptPhc}; undefined when it is not one. */

@@ -1,7 +1,7 @@
 import { and, eq, gt, isNull, lte } from "drizzle-orm";
-import { base64url } from "jose";
 import { browserSessions } from "../db/schema.ts";
 import type { Database } from "../db/types.ts";
+import { encodeBase64url } from "../lib/base64url.ts";
 import { randomId } from "../lib/random-id.ts";
 import { sha256Base64url } from "../lib/sha256.ts";
 
@@ -16,7 +16,7 @@ export async function createBrowserSession(
   db: Database,
   input: { userId: string; authTime: number; now: number; maxAgeMs: number },
 ): Promise<{ token: string; session: BrowserSession }> {
-  const token = base64url.encode(crypto.getRandomValues(new Uint8Array(32)));
+  const token = encodeBase64url(crypto.getRandomValues(new Uint8Array(32)));
   const session: BrowserSession = {
     id: randomId(),
     tokenHash: await sha256Base64url(token),

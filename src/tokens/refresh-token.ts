@@ -1,5 +1,6 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { base64url } from "jose";
+import { encodeBase64url } from "../lib/base64url.ts";
 
 /** The two parts of a refresh token the MAC binds together. */
 export type RefreshTokenSubject = { sessionId: string; generation: number };
@@ -21,7 +22,7 @@ export async function mintRefreshToken(
   { sessionId, generation }: RefreshTokenSubject,
 ): Promise<string> {
   const message = `${sessionId}.${generation}`;
-  return `${message}.${base64url.encode(mac(macKey, message))}`;
+  return `${message}.${encodeBase64url(mac(macKey, message))}`;
 }
 
 /**
