@@ -12,6 +12,7 @@ import { openNodeDatabase } from "./db/libsql-node.ts";
 import type { SmtpMailerFactory } from "./email/create-mailer.ts";
 import type { SignBytes } from "./keys/sign-bytes.ts";
 import { generateSecret } from "./secrets/derive-keys.ts";
+import type { GroupCommit } from "./tokens/rotation-commits.ts";
 
 /** The committed migrations: `src/node.ts` and the built `dist/node.js` both sit one level down. */
 const MIGRATIONS_FOLDER = fileURLToPath(new URL("../migrations", import.meta.url));
@@ -115,3 +116,16 @@ export const nodeSignBytes: SignBytes = (alg, privateKey, data) => {
   }
   return sign(alg === "EdDSA" ? null : "sha256", data, { key, dsaEncoding: "ieee-p1363" });
 };
+
+/**
+ * Group commit on Node (docs/performance.md): the rotations of the requests read in one I/O
+ * phase commit together right after it (`setImmediate`). On the embedded file a second batch
+ * may be sent while the first commits (the database thread runs them in order); on a server
+ * (`protocol` http, ws, libsql) one at a time, since a second would wait on the first's lock.
+ */
+export function nodeGroupCommit(client: { protocol: string }): GroupCommit {
+  return {
+    schedule: (flush) => setImmediate(flush),
+    maxInFlight: client.protocol === "file" ? 2 : 1,
+  };
+}

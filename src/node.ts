@@ -14,7 +14,13 @@ import { bootstrap } from "./bootstrap.ts";
 import { ConfigError, parseConfig } from "./config.ts";
 import { createLogger } from "./lib/logger.ts";
 import { loggableError } from "./lib/safe-error.ts";
-import { bufferedStdout, nodeSignBytes, openNodeRuntime, smtpMailer } from "./node-runtime.ts";
+import {
+  bufferedStdout,
+  nodeGroupCommit,
+  nodeSignBytes,
+  openNodeRuntime,
+  smtpMailer,
+} from "./node-runtime.ts";
 
 /** How often the server runs maintenance (the Workers cron runs every 15 minutes too). */
 const KEY_MAINTENANCE_EVERY_MS = 15 * 60_000;
@@ -77,9 +83,7 @@ async function main() {
     logger,
     hasher: { concurrency: Math.min(poolSize, Math.max(1, availableParallelism())) },
     socketAddress: (c) => getConnInfo(c).remote.address,
-    // Group commit (docs/performance.md): the rotations of the requests read in one I/O phase
-    // commit together right after it, and those arriving while a batch commits go in the next.
-    groupCommit: (flush) => setImmediate(flush),
+    groupCommit: nodeGroupCommit(client),
     assets: directoryAssets(STATIC_DIR),
     smtp: smtpMailer,
     signBytes: nodeSignBytes,

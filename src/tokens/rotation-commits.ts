@@ -22,21 +22,18 @@ export type RotatedRow = {
 };
 
 /**
- * Group commit: schedules `flush` once the requests already received have queued their
- * rotations (Node: `setImmediate`, after the event loop's I/O phase). Unset (the Worker),
- * every rotation commits on its own.
+ * Group commit (Node; unset on the Worker, where every rotation commits on its own).
+ * `schedule` runs `flush` once the requests already received have queued their rotations
+ * (Node: `setImmediate`, after the event loop's I/O phase). `maxInFlight` is how many batches
+ * may be sent before the first is answered: 2 where the database runs them in order without
+ * waiting (the embedded file's thread: the next batch is already there while the event loop
+ * answers the previous one), 1 for a server, where a second transaction would only wait on
+ * the first's lock (on sqld, 15–20 % slower at 16 connections).
  */
-export type GroupCommit = (flush: () => void) => void;
+export type GroupCommit = { schedule: (flush: () => void) => void; maxInFlight: number };
 
 /** At most this many rotations in one batch; the rest go in the next. */
 export const MAX_ROTATIONS_PER_BATCH = 64;
-
-/**
- * Batches sent to the database before the first is answered. With two, the next batch is
- * already at the database while the event loop answers the previous one, so neither waits
- * for the other; each is still answered only after its own commit.
- */
-export const MAX_BATCHES_IN_FLIGHT = 2;
 
 /**
  * Step 2's conditional UPDATE … RETURNING, prepared once per database: the one statement of
@@ -97,7 +94,7 @@ const runOne = async (db: Database, step: RotationStep) =>
  * Runs step 2 for one refresh and resolves once it is committed. With `groupCommit`, the
  * rotations that arrive together (in one event-loop turn, or while earlier batches are
  * being committed) go to the database together: one multi-row statement (or a `db.batch`
- * of several), one transaction, one fsync. Up to {@link MAX_BATCHES_IN_FLIGHT} batches run
+ * of several), one transaction, one fsync. Up to `groupCommit.maxInFlight` batches run
  * at once, and a server may commit them in either order, which is the order of concurrent
  * requests it is free to choose. A session's rotations, though, always run one after the
  * other: its second rotation in a batch runs in a later statement than its first, and a
@@ -128,11 +125,11 @@ export function commitRotation(
 }
 
 function schedule(db: Database, queue: Queue, groupCommit: GroupCommit) {
-  if (queue.scheduled || queue.inFlight >= MAX_BATCHES_IN_FLIGHT || queue.waiting.length === 0) {
+  if (queue.scheduled || queue.inFlight >= groupCommit.maxInFlight || queue.waiting.length === 0) {
     return;
   }
   queue.scheduled = true;
-  groupCommit(() => {
+  groupCommit.schedule(() => {
     queue.scheduled = false;
     const batch = takeBatch(queue);
     if (batch.length === 0) return;

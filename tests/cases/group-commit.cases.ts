@@ -17,10 +17,13 @@ import type { Harness, HarnessFactory } from "../harness/types.ts";
 import { login, signup } from "./helpers.ts";
 
 /** A group commit the test flushes by hand, so what goes in one batch is certain. */
-function manualGroupCommit() {
+function manualGroupCommit(maxInFlight = 2) {
   const due: Array<() => void> = [];
-  const groupCommit: GroupCommit = (flush) => {
-    due.push(flush);
+  const groupCommit: GroupCommit = {
+    schedule: (flush) => {
+      due.push(flush);
+    },
+    maxInFlight,
   };
   return {
     groupCommit,
@@ -261,6 +264,24 @@ export function groupCommitCases(createHarness: HarnessFactory) {
       expect(await generationOf(h, s.id)).toBe(2);
       expect(await generationOf(h, parse(third).sid)).toBe(1);
       expect(manual.due()).toBe(0);
+    });
+
+    it("with one batch in flight (a server's setting), the next is sent after the first's answer", async () => {
+      const h = await openHarness(createHarness);
+      const { email, tokens } = await signup(h);
+      const other = (await login(h, email)).refresh_token;
+      const manual = manualGroupCommit(1);
+      const first = commitRotation(h.db, stepFor(h, tokens.refresh_token), manual.groupCommit);
+      const firstSettled = state(first);
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      manual.start();
+      const second = commitRotation(h.db, stepFor(h, other), manual.groupCommit);
+      // Nothing is due while the first batch runs; once it is answered, the second is.
+      expect(manual.due()).toBe(0);
+      expect(await first).toMatchObject({ clientId: "first-party" });
+      expect(firstSettled()).toBe(true);
+      await manual.flush();
+      expect(await second).toMatchObject({ clientId: "first-party" });
     });
 
     it("queues what arrives beyond one batch for the next", async () => {

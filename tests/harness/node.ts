@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Client } from "@libsql/client";
 import { openNodeDatabase } from "../../src/db/libsql-node.ts";
-import { nodeSignBytes, smtpMailer } from "../../src/node-runtime.ts";
+import { nodeGroupCommit, nodeSignBytes, smtpMailer } from "../../src/node-runtime.ts";
 import { testHarness } from "./test-app.ts";
 import type { HarnessFactory } from "./types.ts";
 
@@ -50,7 +50,7 @@ export function nodeHarnessOn(place: () => Promise<DatabasePlace>): HarnessFacto
         },
         // As src/node.ts: the rotations of one event-loop turn commit together; signatures
         // through node:crypto.
-        { smtp: smtpMailer, groupCommit: (flush) => setImmediate(flush), signBytes: nodeSignBytes },
+        { smtp: smtpMailer, groupCommit: nodeGroupCommit(client), signBytes: nodeSignBytes },
       );
     } catch (error) {
       // A harness that failed to start (bad variable, migration error) leaves nothing behind.
