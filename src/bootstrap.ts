@@ -19,7 +19,6 @@ import {
   RotationConflictError,
   rotateSigningKeys,
 } from "./keys/rotate-signing-keys.ts";
-import type { SignBytes } from "./keys/sign-bytes.ts";
 import { createLogger, type Logger } from "./lib/logger.ts";
 import { pruneAuthorizationCodes } from "./oauth/authorization-codes.ts";
 import { pruneAuthorizationRequests } from "./oauth/authorization-requests.ts";
@@ -49,8 +48,6 @@ export type BootstrapInput = {
   groupCommit?: AppDeps["groupCommit"];
   socketAddress?: AppDeps["socketAddress"];
   assets?: AppDeps["assets"];
-  /** How JWS signatures are computed (default: WebCrypto; the Node entry: node:crypto). */
-  signBytes?: SignBytes;
 };
 
 /**
@@ -101,13 +98,7 @@ export async function bootstrap(input: BootstrapInput) {
     config,
     db,
     clock,
-    keys: createKeyStore({
-      db,
-      keyEncryptionKey,
-      clock,
-      defaultAlg: config.signingAlg,
-      signBytes: input.signBytes,
-    }),
+    keys: createKeyStore({ db, keyEncryptionKey, clock, defaultAlg: config.signingAlg }),
     hasher,
     refreshMacKey,
     emailCodeKey,

@@ -1,70 +1,118 @@
-import { decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify } from "jose";
+import { sign as nodeSign, webcrypto } from "node:crypto";
+import {
+  decodeProtectedHeader,
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  jwtVerify,
+  SignJWT,
+} from "jose";
 import { describe, expect, it } from "vitest";
-import { SIGNING_ALGS, type SigningAlg } from "./config.ts";
-import type { SigningKey } from "./keys/key-store.ts";
-import { type SignBytes, webCryptoSignBytes } from "./keys/sign-bytes.ts";
-import { signJwt } from "./keys/sign-jwt.ts";
-import { nodeSignBytes } from "./node-runtime.ts";
+import { SIGNING_ALGS } from "./config.ts";
+import { installSynchronousSigning } from "./node-runtime.ts";
 
-/** A one-key store, as createKeyStore builds its signing keys. */
-async function oneKeyStore(alg: SigningAlg, signBytes: SignBytes) {
-  const { privateKey, publicKey } = await generateKeyPair(
-    alg,
-    alg === "EdDSA" ? { crv: "Ed25519" } : {},
-  );
-  const key: SigningKey = {
-    kid: `kid-${alg}`,
-    alg,
-    privateKey,
-    sign: (data) => signBytes(alg, privateKey, data),
-  };
-  return { store: { signingKey: async () => key }, publicKey, privateKey };
+const subtle = webcrypto.subtle as unknown as SubtleCrypto;
+
+/** A private key as the key store holds it: imported from a JWK, not extractable. */
+async function storedKeyPair(alg: string) {
+  const generated = await generateKeyPair(alg, {
+    extractable: true,
+    ...(alg === "EdDSA" ? { crv: "Ed25519" } : {}),
+  });
+  const privateKey = (await importJWK(await exportJWK(generated.privateKey), alg)) as CryptoKey;
+  return { privateKey, publicKey: generated.publicKey };
 }
 
-const claims = { iss: "https://issuer.test", sub: "user-1", aud: "api", exp: 2e9, iat: 1.9e9 };
+describe("installSynchronousSigning (the Node entry's WebCrypto sign)", () => {
+  installSynchronousSigning();
+  installSynchronousSigning(); // once is enough; again changes nothing
 
-describe("signJwt with WebCrypto and with the Node entry's node:crypto signatures", () => {
   for (const alg of SIGNING_ALGS) {
-    for (const [name, signBytes] of [
-      ["WebCrypto", webCryptoSignBytes],
-      ["node:crypto", nodeSignBytes],
-    ] as const) {
-      it(`${alg} through ${name}: a compact JWS that jose verifies, header exactly {alg, kid, typ}`, async () => {
-        const { store, publicKey } = await oneKeyStore(alg, signBytes);
-        const token = await signJwt(store, { typ: "at+jwt", claims: { ...claims, jti: "j" } });
-        expect(decodeProtectedHeader(token)).toEqual({ alg, kid: `kid-${alg}`, typ: "at+jwt" });
-        const { payload } = await jwtVerify(token, publicKey, {
-          algorithms: [alg],
-          typ: "at+jwt",
-          issuer: claims.iss,
-          audience: "api",
-          currentDate: new Date(1.95e12),
-        });
-        expect(payload).toEqual({ ...claims, jti: "j" });
-        // Any change to the signed bytes is refused.
-        const [h, p, s] = token.split(".") as [string, string, string];
-        const flipped = `${h}.${p}.${s.startsWith("A") ? "B" : "A"}${s.slice(1)}`;
-        await expect(jwtVerify(flipped, publicKey, { algorithms: [alg] })).rejects.toThrow();
+    it(`${alg}: jose's SignJWT through it gives tokens jose verifies; a changed byte is refused`, async () => {
+      const { privateKey, publicKey } = await storedKeyPair(alg);
+      expect(privateKey.extractable).toBe(false);
+      const token = await new SignJWT({ client_id: "c" })
+        .setProtectedHeader({ alg, kid: "k", typ: "at+jwt" })
+        .setIssuer("https://issuer.test")
+        .setAudience("api")
+        .setSubject("user-1")
+        .setIssuedAt(1.9e9)
+        .setExpirationTime(2e9)
+        .sign(privateKey);
+      expect(decodeProtectedHeader(token)).toEqual({ alg, kid: "k", typ: "at+jwt" });
+      const { payload } = await jwtVerify(token, publicKey, {
+        algorithms: [alg],
+        typ: "at+jwt",
+        issuer: "https://issuer.test",
+        audience: "api",
+        currentDate: new Date(1.95e12),
       });
-    }
+      expect(payload.sub).toBe("user-1");
+      const [h, p, s] = token.split(".") as [string, string, string];
+      const flipped = `${h}.${p}.${s.startsWith("A") ? "B" : "A"}${s.slice(1)}`;
+      await expect(jwtVerify(flipped, publicKey, { algorithms: [alg] })).rejects.toThrow();
+    });
   }
 
-  it("node:crypto and WebCrypto give the same Ed25519 signature (it is deterministic)", async () => {
-    const { privateKey } = await generateKeyPair("EdDSA", { crv: "Ed25519" });
+  it("signs on the event loop: the same bytes as node:crypto for Ed25519 and PKCS#1 v1.5, R ‖ S for ECDSA", async () => {
     const data = new TextEncoder().encode("header.payload");
-    const viaNode = await nodeSignBytes("EdDSA", privateKey, data);
-    const viaWebCrypto = await webCryptoSignBytes("EdDSA", privateKey, data);
-    expect(Buffer.from(viaNode).toString("hex")).toBe(Buffer.from(viaWebCrypto).toString("hex"));
+    const ed = await storedKeyPair("EdDSA");
+    const edSignature = new Uint8Array(await subtle.sign("Ed25519", ed.privateKey, data));
+    expect(Buffer.from(edSignature)).toEqual(nodeSign(null, data, ed.privateKey as never));
+    const rs = await storedKeyPair("RS256");
+    const rsParams = { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" };
+    const rsSignature = new Uint8Array(await subtle.sign(rsParams, rs.privateKey, data));
+    expect(Buffer.from(rsSignature)).toEqual(nodeSign("sha256", data, rs.privateKey as never));
+    const es = await storedKeyPair("ES256");
+    const esParams = { name: "ECDSA", hash: "SHA-256" };
+    const esSignature = await subtle.sign(esParams, es.privateKey, data);
+    expect(esSignature.byteLength).toBe(64);
+    expect(await subtle.verify(esParams, es.publicKey, esSignature, data)).toBe(true);
   });
 
-  it("node:crypto signs with a key that cannot be exported (as the key store imports them)", async () => {
-    const { privateKey } = await generateKeyPair("ES256", { extractable: true });
-    const jwk = await exportJWK(privateKey);
-    const { importJWK } = await import("jose");
-    const locked = (await importJWK(jwk, "ES256")) as CryptoKey;
-    expect(locked.extractable).toBe(false);
-    const signature = await nodeSignBytes("ES256", locked, new Uint8Array([1, 2, 3]));
-    // R ‖ S, 32 bytes each (RFC 7518 §3.4), not DER.
-    expect(signature).toHaveLength(64);
+  it("answers without a thread-pool round trip: settled before any I/O callback can run", async () => {
+    const ed = await storedKeyPair("EdDSA");
+    const data = new TextEncoder().encode("header.payload");
+    let settled = false;
+    const signing = subtle.sign("Ed25519", ed.privateKey, data).then(() => {
+      settled = true;
+    });
+    // Microtasks only: a pool job's result could not have been delivered yet.
+    for (let i = 0; i < 3; i++) await Promise.resolve();
+    expect(settled).toBe(true);
+    await signing;
+    // HMAC still goes through the pool: not settled after the same microtasks.
+    const hmac = (await subtle.generateKey({ name: "HMAC", hash: "SHA-256" }, false, [
+      "sign",
+    ])) as CryptoKey;
+    let hmacSettled = false;
+    const viaPool = subtle.sign("HMAC", hmac, data).then(() => {
+      hmacSettled = true;
+    });
+    for (let i = 0; i < 3; i++) await Promise.resolve();
+    expect(hmacSettled).toBe(false);
+    await viaPool;
+  });
+
+  it("leaves everything else to WebCrypto, with WebCrypto's errors", async () => {
+    const data = new TextEncoder().encode("message");
+    // HMAC, ECDSA on P-384, and a hash the key was not made for.
+    const hmac = (await subtle.generateKey({ name: "HMAC", hash: "SHA-256" }, false, [
+      "sign",
+    ])) as CryptoKey;
+    expect((await subtle.sign("HMAC", hmac, data)).byteLength).toBe(32);
+    const p384 = (await subtle.generateKey({ name: "ECDSA", namedCurve: "P-384" }, false, [
+      "sign",
+      "verify",
+    ])) as CryptoKeyPair;
+    const p384Params = { name: "ECDSA", hash: "SHA-384" };
+    const p384Signature = await subtle.sign(p384Params, p384.privateKey, data);
+    expect(await subtle.verify(p384Params, p384.publicKey, p384Signature, data)).toBe(true);
+    // A public key cannot sign, nor can a key under another algorithm's name.
+    const ed = await storedKeyPair("EdDSA");
+    await expect(subtle.sign("Ed25519", ed.publicKey as CryptoKey, data)).rejects.toThrow();
+    await expect(
+      subtle.sign({ name: "ECDSA", hash: "SHA-256" }, ed.privateKey, data),
+    ).rejects.toThrow();
   });
 });

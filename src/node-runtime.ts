@@ -2,7 +2,7 @@
  * What both Node entries (server and CLI) need from the machine: the master secret and the
  * libSQL database with migrations applied.
  */
-import { KeyObject, sign } from "node:crypto";
+import { KeyObject, sign, webcrypto } from "node:crypto";
 import { link, mkdir, readFile, unlink, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -10,7 +10,6 @@ import { createTransport } from "nodemailer";
 import { type Config, ConfigError } from "./config.ts";
 import { openNodeDatabase } from "./db/libsql-node.ts";
 import type { SmtpMailerFactory } from "./email/create-mailer.ts";
-import type { SignBytes } from "./keys/sign-bytes.ts";
 import { generateSecret } from "./secrets/derive-keys.ts";
 import type { GroupCommit } from "./tokens/rotation-commits.ts";
 
@@ -102,20 +101,60 @@ export const smtpMailer: SmtpMailerFactory = (url) => {
 /** Each private key as node:crypto's KeyObject, made once. */
 const keyObjects = new WeakMap<CryptoKey, KeyObject>();
 
-/**
- * JWS signatures with node:crypto's synchronous `sign`: jose signs only through WebCrypto,
- * which on Node is a thread-pool job per token (main-thread dispatch, a pool thread woken,
- * the result posted back); this one call costs less in all (docs/performance.md). ECDSA
- * signatures come as R ‖ S (`ieee-p1363`), as JWS wants them (RFC 7518 §3.4).
- */
-export const nodeSignBytes: SignBytes = (alg, privateKey, data) => {
-  let key = keyObjects.get(privateKey);
-  if (!key) {
-    key = KeyObject.from(privateKey as Parameters<typeof KeyObject.from>[0]);
-    keyObjects.set(privateKey, key);
+const INSTALLED = Symbol.for("tessera.synchronousSigning");
+
+/** The node:crypto digest for a WebCrypto signature jose asks for, or null: not one of ours. */
+function nodeDigest(algorithm: unknown, key: CryptoKey): string | null | undefined {
+  const name = typeof algorithm === "string" ? algorithm : (algorithm as { name?: unknown })?.name;
+  const keyAlgorithm = key.algorithm as { name: string; namedCurve?: string; hash?: { name: string } };
+  if (key.type !== "private" || !key.usages.includes("sign") || name !== keyAlgorithm.name) {
+    return undefined;
   }
-  return sign(alg === "EdDSA" ? null : "sha256", data, { key, dsaEncoding: "ieee-p1363" });
-};
+  const hash = (algorithm as { hash?: unknown }).hash;
+  const hashName = typeof hash === "string" ? hash : (hash as { name?: unknown } | undefined)?.name;
+  if (name === "Ed25519") return null;
+  if (name === "ECDSA" && keyAlgorithm.namedCurve === "P-256" && hashName === "SHA-256") {
+    return "sha256";
+  }
+  if (name === "RSASSA-PKCS1-v1_5" && keyAlgorithm.hash?.name === "SHA-256") return "sha256";
+  return undefined;
+}
+
+/**
+ * Makes WebCrypto's `sign` answer on the event loop for the signatures Tessera's tokens use
+ * (Ed25519, ECDSA P-256/SHA-256, RSASSA-PKCS1-v1_5/SHA-256 with a private signing key), through
+ * node:crypto's synchronous `sign` on the same key. jose signs only through WebCrypto, and on
+ * Node each WebCrypto signature is a job on the libuv pool: the event loop dispatches it, a
+ * pool thread wakes, the result is posted back — which cost a refresh more than the signature
+ * itself (docs/performance.md). The bytes are what WebCrypto gives: Ed25519 and PKCS#1 v1.5 are
+ * deterministic, ECDSA comes as R ‖ S (`ieee-p1363`, RFC 7518 §3.4). Anything else, or any
+ * failure, goes to Node's own implementation, so errors stay WebCrypto's. The Node entry
+ * installs it once (the Worker has no pool to avoid); jose still writes every JWS.
+ */
+export function installSynchronousSigning(): void {
+  const subtle = webcrypto.subtle as SubtleCrypto & { [INSTALLED]?: true };
+  if (subtle[INSTALLED]) return;
+  const webCryptoSign = subtle.sign.bind(subtle);
+  subtle.sign = ((algorithm, key, data) => {
+    const digest = nodeDigest(algorithm, key);
+    if (digest !== undefined && ArrayBuffer.isView(data)) {
+      try {
+        let keyObject = keyObjects.get(key);
+        if (!keyObject) {
+          keyObject = KeyObject.from(key as Parameters<typeof KeyObject.from>[0]);
+          keyObjects.set(key, keyObject);
+        }
+        const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+        const signature = sign(digest, bytes, { key: keyObject, dsaEncoding: "ieee-p1363" });
+        return Promise.resolve(new Uint8Array(signature).buffer);
+      } catch {
+        // Node's WebCrypto decides, with its own error.
+      }
+    }
+    return webCryptoSign(algorithm, key, data);
+  }) as SubtleCrypto["sign"];
+  subtle[INSTALLED] = true;
+}
 
 /**
  * Group commit on Node (docs/performance.md): the rotations of the requests read in one I/O

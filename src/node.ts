@@ -17,7 +17,7 @@ import { loggableError } from "./lib/safe-error.ts";
 import {
   bufferedStdout,
   nodeGroupCommit,
-  nodeSignBytes,
+  installSynchronousSigning,
   openNodeRuntime,
   smtpMailer,
 } from "./node-runtime.ts";
@@ -71,6 +71,7 @@ function directoryAssets(root: string): { fetch(request: Request): Promise<Respo
 }
 
 async function main() {
+  installSynchronousSigning();
   const config = parseConfig(process.env);
   const logger = createLogger(config.logLevel, bufferedStdout());
   const { db, client, secret } = await openNodeRuntime(config);
@@ -86,7 +87,6 @@ async function main() {
     groupCommit: nodeGroupCommit(client),
     assets: directoryAssets(STATIC_DIR),
     smtp: smtpMailer,
-    signBytes: nodeSignBytes,
   });
 
   // Maintenance, like the Workers cron trigger: retire expired keys, rotate when due, and

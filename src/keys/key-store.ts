@@ -5,16 +5,9 @@ import type { SigningAlg } from "../config.ts";
 import { signingKeys } from "../db/schema.ts";
 import type { Database } from "../db/types.ts";
 import { sha256Base64url } from "../lib/sha256.ts";
-import { type SignBytes, webCryptoSignBytes } from "./sign-bytes.ts";
 
-/** The key that signs tokens of its algorithm now, and its JWS signature function. */
-export type SigningKey = {
-  kid: string;
-  alg: SigningAlg;
-  privateKey: CryptoKey;
-  /** The JWS signature of `data` (the key store's {@link SignBytes} with this key). */
-  sign(data: Uint8Array): Uint8Array | Promise<Uint8Array>;
-};
+/** The key that signs tokens of its algorithm now. */
+export type SigningKey = { kid: string; alg: string; privateKey: CryptoKey };
 
 /** The JWKS document, its strong validator, and the algorithms of the keys it publishes. */
 export type JwksDocument = { body: string; etag: string; algs: string[] };
@@ -59,11 +52,8 @@ export function createKeyStore(options: {
   /** The algorithm `signingKey()` answers for without an argument (`SIGNING_ALG`). */
   defaultAlg: SigningAlg;
   cacheMs?: number;
-  /** How signatures are computed (default: WebCrypto). */
-  signBytes?: SignBytes;
 }): KeyStore {
   const { defaultAlg } = options;
-  const signBytes = options.signBytes ?? webCryptoSignBytes;
   const cacheMs = options.cacheMs ?? KEY_CACHE_MS;
   let snapshot: Snapshot | undefined;
   let loading: Promise<Snapshot> | undefined;
@@ -108,14 +98,7 @@ export function createKeyStore(options: {
         privateKey = (await importJWK(jwk, current.alg)) as CryptoKey;
         privateKeys.set(current.kid, privateKey);
       }
-      const alg = current.alg as SigningAlg;
-      const key = privateKey;
-      signing.set(alg, {
-        kid: current.kid,
-        alg,
-        privateKey: key,
-        sign: (data) => signBytes(alg, key, data),
-      });
+      signing.set(current.alg, { kid: current.kid, alg: current.alg, privateKey });
     }
     const body = JSON.stringify({ keys });
     return {

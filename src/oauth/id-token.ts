@@ -1,7 +1,6 @@
-import type { JWTPayload } from "jose";
+import { SignJWT } from "jose";
 import type { SigningAlg } from "../config.ts";
 import type { KeyStore } from "../keys/key-store.ts";
-import { signJwt } from "../keys/sign-jwt.ts";
 
 /** ID tokens live as long as access tokens would by default: they are read once, at sign-in. */
 export const ID_TOKEN_TTL_S = 600;
@@ -29,13 +28,9 @@ export async function signIdToken(
     email?: { address: string; verified: boolean };
   },
 ): Promise<string> {
+  const { kid, alg, privateKey } = await keys.signingKey(input.alg);
   const iat = Math.floor(input.now / 1000);
-  const claims: JWTPayload = {
-    iss: input.issuer,
-    sub: input.sub,
-    aud: input.clientId,
-    exp: iat + ID_TOKEN_TTL_S,
-    iat,
+  const claims: Record<string, unknown> = {
     auth_time: Math.floor(input.authTime / 1000),
     amr: [...input.amr],
   };
@@ -45,5 +40,12 @@ export async function signIdToken(
     claims.email = input.email.address;
     claims.email_verified = input.email.verified;
   }
-  return signJwt(keys, { alg: input.alg, typ: "JWT", claims });
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg, kid, typ: "JWT" })
+    .setIssuer(input.issuer)
+    .setSubject(input.sub)
+    .setAudience(input.clientId)
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + ID_TOKEN_TTL_S)
+    .sign(privateKey);
 }

@@ -4,11 +4,10 @@ import {
   TesseraVerifyError,
   verifyAccessTokenJwt,
 } from "@tessera/verify";
-import type { JWTPayload } from "jose";
+import { type JWTPayload, SignJWT } from "jose";
 import { type Config, SIGNING_ALGS } from "../config.ts";
 import { InvalidAccessToken } from "../errors.ts";
 import type { KeyStore } from "../keys/key-store.ts";
-import { signJwt } from "../keys/sign-jwt.ts";
 import { randomId } from "../lib/random-id.ts";
 
 /** Claims of a verified Tessera access token (RFC 9068 §2.2), as @tessera/verify types them. */
@@ -40,21 +39,21 @@ export async function signAccessToken(
   subject: { sub: string; sid?: string; clientId: string; scope?: string },
   nowMs: number,
 ): Promise<{ token: string; expiresIn: number }> {
+  const { kid, alg, privateKey } = await keys.signingKey();
   const iat = Math.floor(nowMs / 1000);
-  // RFC 9068 §2.2: iss, exp, aud, sub, client_id, iat, jti required.
-  const claims: JWTPayload = {
-    iss: settings.issuer,
-    sub: subject.sub,
-    aud: settings.audience,
-    exp: iat + settings.ttlSeconds,
-    iat,
-    jti: randomId(),
-    client_id: subject.clientId,
-  };
+  const payload: JWTPayload = { client_id: subject.clientId };
   // Client-credentials tokens have no session, so no `sid`.
-  if (subject.sid) claims.sid = subject.sid;
-  if (subject.scope) claims.scope = subject.scope;
-  const token = await signJwt(keys, { typ: ACCESS_TOKEN_TYP, claims });
+  if (subject.sid) payload.sid = subject.sid;
+  if (subject.scope) payload.scope = subject.scope;
+  const token = await new SignJWT(payload)
+    .setProtectedHeader({ alg, kid, typ: ACCESS_TOKEN_TYP })
+    .setIssuer(settings.issuer)
+    .setAudience(settings.audience)
+    .setSubject(subject.sub)
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + settings.ttlSeconds)
+    .setJti(randomId())
+    .sign(privateKey);
   return { token, expiresIn: settings.ttlSeconds };
 }
 

@@ -4,7 +4,11 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Client } from "@libsql/client";
 import { openNodeDatabase } from "../../src/db/libsql-node.ts";
-import { nodeGroupCommit, nodeSignBytes, smtpMailer } from "../../src/node-runtime.ts";
+import {
+  installSynchronousSigning,
+  nodeGroupCommit,
+  smtpMailer,
+} from "../../src/node-runtime.ts";
 import { testHarness } from "./test-app.ts";
 import type { HarnessFactory } from "./types.ts";
 
@@ -34,6 +38,8 @@ async function tempFile(): Promise<DatabasePlace> {
  * `src/node.ts`.
  */
 export function nodeHarnessOn(place: () => Promise<DatabasePlace>): HarnessFactory {
+  // As src/node.ts: token signatures on the event loop (node:crypto), not the thread pool.
+  installSynchronousSigning();
   return async (env = {}) => {
     const { url, prepare, release } = await place();
     let opened: Awaited<ReturnType<typeof openNodeDatabase>> | undefined;
@@ -48,9 +54,8 @@ export function nodeHarnessOn(place: () => Promise<DatabasePlace>): HarnessFacto
           client.close();
           await release();
         },
-        // As src/node.ts: the rotations of one event-loop turn commit together; signatures
-        // through node:crypto.
-        { smtp: smtpMailer, groupCommit: nodeGroupCommit(client), signBytes: nodeSignBytes },
+        // As src/node.ts: the rotations of one event-loop turn commit together.
+        { smtp: smtpMailer, groupCommit: nodeGroupCommit(client) },
       );
     } catch (error) {
       // A harness that failed to start (bad variable, migration error) leaves nothing behind.

@@ -4,7 +4,6 @@ import { parseConfig, type SigningAlg } from "../../src/config.ts";
 import type { Database } from "../../src/db/types.ts";
 import type { SmtpMailerFactory } from "../../src/email/create-mailer.ts";
 import { ensureSigningKeys } from "../../src/keys/ensure-signing-keys.ts";
-import type { SignBytes } from "../../src/keys/sign-bytes.ts";
 import { createLogger } from "../../src/lib/logger.ts";
 import { createPasswordHasher, type PasswordHasher } from "../../src/passwords/hasher.ts";
 import { deriveKeys, generateSecret } from "../../src/secrets/derive-keys.ts";
@@ -32,17 +31,11 @@ export async function testHarness(
   env: Record<string, string>,
   close: () => Promise<void>,
   /**
-   * What only some runtimes have: the SMTP transport, group commit and node:crypto signatures
-   * (Node); an entry that
+   * What only some runtimes have: the SMTP transport and group commit (Node); an entry that
    * builds the app and receives every request (the Worker's fetch handler) instead of
    * `bootstrap` here.
    */
-  runtime: {
-    smtp?: SmtpMailerFactory;
-    groupCommit?: GroupCommit;
-    signBytes?: SignBytes;
-    entry?: HarnessEntry;
-  } = {},
+  runtime: { smtp?: SmtpMailerFactory; groupCommit?: GroupCommit; entry?: HarnessEntry } = {},
 ): Promise<Harness> {
   const vars = { TESSERA_SECRET: generateSecret(), LOG_LEVEL: "debug", ...env };
   const config = parseConfig(vars);
@@ -92,7 +85,6 @@ export async function testHarness(
       socketAddress: () => "127.0.0.1",
       smtp: runtime.smtp,
       groupCommit: runtime.groupCommit,
-      signBytes: runtime.signBytes,
     });
     const { app } = built;
     request = async (path, init) => app.request(path, init);
