@@ -97,11 +97,13 @@ async function keysCommand(args: string[], config: Config, db: Database, secret:
 }
 
 async function clientsCommand(args: string[], db: Database, secret: string) {
-  // `delete <client_id>`: the id is taken as written. Ids minted before `randomId` skipped a
-  // leading `-` can start with one, and parseArgs would read `-Xb3…` as short flags.
-  const verbatimId = args[0] === "delete" && args[1] && !args[1].startsWith("--") ? args[1] : null;
+  // `delete <client_id>`: the id (the argument that is not `--json`) is taken as written. Ids
+  // minted before `randomId` skipped a leading `-` can start with one (or two), and parseArgs
+  // would read `-Xb3…` as short flags.
+  const idAt = args[0] === "delete" ? args.findIndex((a, i) => i > 0 && a !== "--json") : -1;
+  const verbatimId = idAt > 0 && args[idAt] !== "--" ? (args[idAt] as string) : null;
   const { positionals, values } = parseArgs({
-    args: verbatimId === null ? args : [args[0] as string, ...args.slice(2)],
+    args: verbatimId === null ? args : args.filter((_, i) => i !== idAt),
     allowPositionals: true,
     options: {
       name: { type: "string" },

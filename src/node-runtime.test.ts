@@ -94,8 +94,28 @@ describe("installSynchronousSigning (the Node entry's WebCrypto sign)", () => {
     await viaPool;
   });
 
+  it("is the WebCrypto jose signs with (the global crypto.subtle)", () => {
+    expect((globalThis as unknown as { crypto: Crypto }).crypto.subtle).toBe(webcrypto.subtle);
+  });
+
   it("leaves everything else to WebCrypto, with WebCrypto's errors", async () => {
     const data = new TextEncoder().encode("message");
+    // An RSA key made for SHA-384: WebCrypto signs with its hash.
+    const rsa384 = (await subtle.generateKey(
+      {
+        name: "RSASSA-PKCS1-v1_5",
+        modulusLength: 2048,
+        publicExponent: new Uint8Array([1, 0, 1]),
+        hash: "SHA-384",
+      },
+      false,
+      ["sign", "verify"],
+    )) as CryptoKeyPair;
+    const rsaSignature = await subtle.sign("RSASSA-PKCS1-v1_5", rsa384.privateKey, data);
+    expect(await subtle.verify("RSASSA-PKCS1-v1_5", rsa384.publicKey, rsaSignature, data)).toBe(
+      true,
+    );
+    await expect(subtle.sign("Ed25519", null as unknown as CryptoKey, data)).rejects.toThrow();
     // HMAC, ECDSA on P-384, and a hash the key was not made for.
     const hmac = (await subtle.generateKey({ name: "HMAC", hash: "SHA-256" }, false, [
       "sign",

@@ -106,7 +106,11 @@ const INSTALLED = Symbol.for("tessera.synchronousSigning");
 /** The node:crypto digest for a WebCrypto signature jose asks for, or null: not one of ours. */
 function nodeDigest(algorithm: unknown, key: CryptoKey): string | null | undefined {
   const name = typeof algorithm === "string" ? algorithm : (algorithm as { name?: unknown })?.name;
-  const keyAlgorithm = key.algorithm as { name: string; namedCurve?: string; hash?: { name: string } };
+  const keyAlgorithm = key.algorithm as {
+    name: string;
+    namedCurve?: string;
+    hash?: { name: string };
+  };
   if (key.type !== "private" || !key.usages.includes("sign") || name !== keyAlgorithm.name) {
     return undefined;
   }
@@ -136,9 +140,9 @@ export function installSynchronousSigning(): void {
   if (subtle[INSTALLED]) return;
   const webCryptoSign = subtle.sign.bind(subtle);
   subtle.sign = ((algorithm, key, data) => {
-    const digest = nodeDigest(algorithm, key);
-    if (digest !== undefined && ArrayBuffer.isView(data)) {
-      try {
+    try {
+      const digest = nodeDigest(algorithm, key);
+      if (digest !== undefined && ArrayBuffer.isView(data)) {
         let keyObject = keyObjects.get(key);
         if (!keyObject) {
           keyObject = KeyObject.from(key as Parameters<typeof KeyObject.from>[0]);
@@ -147,9 +151,9 @@ export function installSynchronousSigning(): void {
         const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
         const signature = sign(digest, bytes, { key: keyObject, dsaEncoding: "ieee-p1363" });
         return Promise.resolve(new Uint8Array(signature).buffer);
-      } catch {
-        // Node's WebCrypto decides, with its own error.
       }
+    } catch {
+      // Node's WebCrypto decides, with its own error.
     }
     return webCryptoSign(algorithm, key, data);
   }) as SubtleCrypto["sign"];

@@ -178,6 +178,27 @@ describe("operator CLI (npm run keys / npm run clients) against a running server
       Record<string, string>
     >;
     expect(rows.map((r) => r.client_id)).not.toContain(legacyId);
+    // An id starting with "--" too, after --json.
+    const created2 = await cli(
+      "clients",
+      "create",
+      "--name",
+      "legacy2",
+      "--grant-types",
+      "client_credentials",
+      "--json",
+    );
+    const second = (JSON.parse(created2.stdout) as { client_id: string }).client_id;
+    const dashed = `--${second.slice(2)}`;
+    const db2 = openDatabase({ url: `file:${join(dir, "data/tessera.db")}` });
+    await db2.execute({
+      sql: "UPDATE clients SET client_id = ? WHERE client_id = ?",
+      args: [dashed, second],
+    });
+    db2.close();
+    const deleted2 = await cli("clients", "delete", "--json", dashed);
+    expect(deleted2.stderr).toBe("");
+    expect(deleted2.code).toBe(0);
     // Still a usage error (exit 2) once it is gone, and a real flag still parses as one.
     expect((await cli("clients", "delete", legacyId)).code).toBe(2);
     expect((await cli("clients", "delete", "--json")).code).toBe(2);
