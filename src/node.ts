@@ -16,8 +16,8 @@ import { createLogger } from "./lib/logger.ts";
 import { loggableError } from "./lib/safe-error.ts";
 import {
   bufferedStdout,
-  nodeGroupCommit,
   installSynchronousSigning,
+  nodeGroupCommit,
   openNodeRuntime,
   smtpMailer,
 } from "./node-runtime.ts";

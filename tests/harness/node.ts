@@ -4,11 +4,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Client } from "@libsql/client";
 import { openNodeDatabase } from "../../src/db/libsql-node.ts";
-import {
-  installSynchronousSigning,
-  nodeGroupCommit,
-  smtpMailer,
-} from "../../src/node-runtime.ts";
+import { installSynchronousSigning, nodeGroupCommit, smtpMailer } from "../../src/node-runtime.ts";
 import { testHarness } from "./test-app.ts";
 import type { HarnessFactory } from "./types.ts";
 
