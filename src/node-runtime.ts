@@ -103,7 +103,10 @@ const keyObjects = new WeakMap<CryptoKey, KeyObject>();
 
 const INSTALLED = Symbol.for("tessera.synchronousSigning");
 
-/** The node:crypto digest for a WebCrypto signature jose asks for, or null: not one of ours. */
+/**
+ * The node:crypto digest for a WebCrypto signature jose asks for: `null` for Ed25519 (no
+ * digest), `undefined` when it is not one to answer here.
+ */
 function nodeDigest(algorithm: unknown, key: CryptoKey): string | null | undefined {
   const name = typeof algorithm === "string" ? algorithm : (algorithm as { name?: unknown })?.name;
   const keyAlgorithm = key.algorithm as {

@@ -1,5 +1,5 @@
 import { createHmac } from "node:crypto";
-import { encodeBase64url } from "../lib/base64url.ts";
+import { randomSecret } from "../lib/random-id.ts";
 
 /** A 6-digit code, uniform over 000000..999999 (rejection sampling, no modulo bias). */
 export function newCode(): string {
@@ -11,7 +11,7 @@ export function newCode(): string {
 
 /** A link token: 32 random bytes, base64url. */
 export function newLinkToken(): string {
-  return encodeBase64url(crypto.getRandomValues(new Uint8Array(32)));
+  return randomSecret();
 }
 
 /** What is stored for a code: HMAC-SHA256 bound to its challenge row, base64url. */

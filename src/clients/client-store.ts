@@ -1,8 +1,7 @@
 import { asc, eq } from "drizzle-orm";
 import { clients } from "../db/schema.ts";
 import type { Database } from "../db/types.ts";
-import { encodeBase64url } from "../lib/base64url.ts";
-import { randomId } from "../lib/random-id.ts";
+import { randomId, randomSecret } from "../lib/random-id.ts";
 import {
   type Client,
   clientFromRow,
@@ -36,9 +35,7 @@ export async function createClient(
   input: NewClient,
   now: number,
 ): Promise<{ client: Client; clientSecret: string | undefined }> {
-  const clientSecret = input.public
-    ? undefined
-    : encodeBase64url(crypto.getRandomValues(new Uint8Array(32)));
+  const clientSecret = input.public ? undefined : randomSecret();
   const [row] = await db
     .insert(clients)
     .values({

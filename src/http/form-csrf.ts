@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type { Context } from "hono";
 import { setCookie } from "hono/cookie";
-import { encodeBase64url } from "../lib/base64url.ts";
+import { randomSecret } from "../lib/random-id.ts";
 import type { AppEnv } from "./app-env.ts";
 import { hostCookieOptions, readHostCookie } from "./host-cookie.ts";
 
@@ -57,7 +57,7 @@ export function csrfFieldValue(c: Context<AppEnv>, form: CsrfForm): string {
   // A page with several forms (sign-in and "Continue with …") mints one cookie, not one each.
   let cookie = readCookie(c) ?? minted.get(c.req.raw);
   if (!cookie) {
-    cookie = encodeBase64url(crypto.getRandomValues(new Uint8Array(32)));
+    cookie = randomSecret();
     minted.set(c.req.raw, cookie);
     // Lax, not Strict: the page is opened from a mail client (another site) and must find the
     // cookie a page opened earlier set; the POST itself always comes from this origin.

@@ -33,3 +33,12 @@ export function randomId(): string {
   offset += ID_BYTES;
   return id;
 }
+
+/**
+ * 256 random bits, base64url (43 characters): the one way Tessera makes a secret to hand out
+ * (client secrets, authorization codes, one-time codes, browser-session and CSRF tokens, the
+ * development master secret).
+ */
+export function randomSecret(): string {
+  return encodeBase64url(crypto.getRandomValues(new Uint8Array(32)));
+}

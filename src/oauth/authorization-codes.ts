@@ -1,7 +1,7 @@
 import { and, eq, isNull, lte } from "drizzle-orm";
 import { authorizationCodes } from "../db/schema.ts";
 import type { Database } from "../db/types.ts";
-import { encodeBase64url } from "../lib/base64url.ts";
+import { randomSecret } from "../lib/random-id.ts";
 import { sha256Base64url } from "../lib/sha256.ts";
 import type { AuthorizationRequest } from "./authorization-request.ts";
 
@@ -22,7 +22,7 @@ export async function issueAuthorizationCode(
     now: number;
   },
 ): Promise<string> {
-  const code = encodeBase64url(crypto.getRandomValues(new Uint8Array(32)));
+  const code = randomSecret();
   await db.insert(authorizationCodes).values({
     codeHash: await sha256Base64url(code),
     clientId: input.request.clientId,

@@ -1,5 +1,5 @@
 import { base64url } from "jose";
-import { encodeBase64url } from "../lib/base64url.ts";
+import { randomSecret } from "../lib/random-id.ts";
 
 /** Keys derived from the master secret, each for one purpose. */
 export type DerivedKeys = {
@@ -56,5 +56,5 @@ export async function deriveKeys(secret: string): Promise<DerivedKeys> {
 
 /** A new master secret: 32 random bytes, base64url. */
 export function generateSecret(): string {
-  return encodeBase64url(crypto.getRandomValues(new Uint8Array(32)));
+  return randomSecret();
 }

@@ -1,8 +1,7 @@
 import { and, eq, gt, isNull, lte } from "drizzle-orm";
 import { browserSessions } from "../db/schema.ts";
 import type { Database } from "../db/types.ts";
-import { encodeBase64url } from "../lib/base64url.ts";
-import { randomId } from "../lib/random-id.ts";
+import { randomId, randomSecret } from "../lib/random-id.ts";
 import { sha256Base64url } from "../lib/sha256.ts";
 
 /** A live browser sign-in. */
@@ -16,7 +15,7 @@ export async function createBrowserSession(
   db: Database,
   input: { userId: string; authTime: number; now: number; maxAgeMs: number },
 ): Promise<{ token: string; session: BrowserSession }> {
-  const token = encodeBase64url(crypto.getRandomValues(new Uint8Array(32)));
+  const token = randomSecret();
   const session: BrowserSession = {
     id: randomId(),
     tokenHash: await sha256Base64url(token),

@@ -76,13 +76,13 @@ type Waiting = {
 
 /**
  * Per database: rotations waiting for a batch, whether one is due, how many batches run, and
- * the sessions they hold.
+ * the sessions they hold (a session is in at most one running batch: {@link takeBatch}).
  */
 type Queue = {
   waiting: Waiting[];
   scheduled: boolean;
   inFlight: number;
-  busySessions: Map<string, number>;
+  busySessions: Set<string>;
 };
 
 const queues = new WeakMap<Database, Queue>();
@@ -114,7 +114,7 @@ export function commitRotation(
     waiting: [],
     scheduled: false,
     inFlight: 0,
-    busySessions: new Map(),
+    busySessions: new Set(),
   };
   queues.set(db, queue);
   const promise = new Promise<RotatedRow | undefined>((resolve, reject) => {
@@ -134,8 +134,8 @@ function schedule(db: Database, queue: Queue, groupCommit: GroupCommit) {
     const batch = takeBatch(queue);
     if (batch.length === 0) return;
     queue.inFlight++;
-    const sessionIds = batch.map((w) => w.step.id);
-    for (const id of sessionIds) queue.busySessions.set(id, (queue.busySessions.get(id) ?? 0) + 1);
+    const held = new Set(batch.map((w) => w.step.id));
+    for (const id of held) queue.busySessions.add(id);
     commitBatch(db, batch)
       // A caller is never left waiting: anything unexpected fails the callers not yet
       // answered (settling an answered one again changes nothing).
@@ -144,11 +144,7 @@ function schedule(db: Database, queue: Queue, groupCommit: GroupCommit) {
       })
       .finally(() => {
         queue.inFlight--;
-        for (const id of sessionIds) {
-          const left = (queue.busySessions.get(id) ?? 1) - 1;
-          if (left === 0) queue.busySessions.delete(id);
-          else queue.busySessions.set(id, left);
-        }
+        for (const id of held) queue.busySessions.delete(id);
         schedule(db, queue, groupCommit);
       });
     // What did not fit, or waits for a session held by a running batch, goes next.
