@@ -15,7 +15,7 @@ import { load, loadTarget, loop } from "./lib/measure.mjs";
 import { openAuthRefreshTokens } from "./lib/openauth.mjs";
 import { refreshChains } from "./lib/refresh-chains.mjs";
 import { rssMiB, startBareHono, startOpenAuth, startSqld, startTessera } from "./lib/servers.mjs";
-import { freshSessions, post } from "./lib/targets.mjs";
+import { freshSessions, post, scenarioTarget } from "./lib/targets.mjs";
 
 const { values } = parseArgs({
   options: {
@@ -270,17 +270,21 @@ async function main() {
     }
   }
 
-  // 2, 3. JWKS and /v1/me vs a bare Hono app returning constant JSON.
-  for (const [name, path, headers] of [
-    ["GET /.well-known/jwks.json", "/.well-known/jwks.json", {}],
-    ["GET /v1/me (Bearer)", "/v1/me", { Authorization: `Bearer ${access_token}` }],
+  // 2, 3. JWKS and /v1/me (each connection signed in as its own account) vs a bare Hono app
+  // returning constant JSON.
+  const most = Math.max(...CONNECTIONS);
+  for (const [name, scenario] of [
+    ["GET /.well-known/jwks.json", "jwks"],
+    ["GET /v1/me (Bearer, an account per connection)", "me"],
   ]) {
     console.error(name);
-    await warmUp({ url: `${tessera.url}${path}`, headers });
+    const target = await scenarioTarget(tessera.url, scenario, most);
+    const path = new URL(target.url).pathname;
+    await warmUp(target);
     await warmUp({ url: `${bare.url}${path}` });
     for (const connections of CONNECTIONS) {
       const { result, baseline, ratio } = await paired(
-        () => load({ url: `${tessera.url}${path}`, connections, duration: ROUND_SECONDS, headers }),
+        () => load({ ...target, connections, duration: ROUND_SECONDS }),
         () => load({ url: `${bare.url}${path}`, connections, duration: ROUND_SECONDS }),
       );
       record(name, connections, result, "bare Hono constant JSON", baseline, ratio);

@@ -29,6 +29,7 @@ import { pruneUpstreamAuthorizations } from "./providers/upstream-leg.ts";
 import { pruneThrottles } from "./rate-limits/prune-throttles.ts";
 import { deriveKeys } from "./secrets/derive-keys.ts";
 import { pruneBrowserSessions } from "./sso/browser-sessions.ts";
+import { batchedUserReads } from "./users/batched-user-reads.ts";
 
 /** What an entry file knows about its runtime. */
 export type BootstrapInput = {
@@ -46,6 +47,11 @@ export type BootstrapInput = {
   mailer?: Mailer;
   waitUntil?: AppDeps["waitUntil"];
   groupCommit?: AppDeps["groupCommit"];
+  /**
+   * Schedules a batch of user reads after the current event-loop turn (Node: `setImmediate`).
+   * Unset (the Worker), each read is its own query.
+   */
+  batchReads?: (run: () => void) => void;
   socketAddress?: AppDeps["socketAddress"];
   assets?: AppDeps["assets"];
 };
@@ -108,6 +114,7 @@ export async function bootstrap(input: BootstrapInput) {
     outbox: input.mailer ? undefined : outbox,
     waitUntil: input.waitUntil,
     groupCommit: input.groupCommit,
+    userById: batchedUserReads(db, input.batchReads),
     logger,
     socketAddress: input.socketAddress,
     assets: input.assets,

@@ -8,6 +8,7 @@ import type { KeyStore } from "./keys/key-store.ts";
 import type { Logger } from "./lib/logger.ts";
 import type { PasswordHasher } from "./passwords/hasher.ts";
 import type { GroupCommit } from "./tokens/rotation-commits.ts";
+import type { User } from "./users/users.ts";
 
 /**
  * Everything the app needs from its runtime, built by an entry file (Node or Workers)
@@ -43,6 +44,12 @@ export type AppDeps = {
    * read together commit in one transaction. Unset (the Worker), each commits on its own.
    */
   groupCommit?: GroupCommit;
+  /**
+   * The user with this id, for the Bearer-authenticated reads (`GET /v1/me`, userinfo,
+   * events). On Node the reads of one event-loop turn are one query
+   * (src/users/batched-user-reads.ts); on the Worker each is its own.
+   */
+  userById: (id: string) => Promise<User | undefined>;
   /** The peer address of the connection, when the runtime knows it. */
   socketAddress?: (c: Context) => string | undefined;
   /**

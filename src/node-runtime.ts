@@ -164,14 +164,22 @@ export function installSynchronousSigning(): void {
 }
 
 /**
+ * Runs `run` right after the event loop's current I/O phase, once the requests read in it have
+ * asked for what they need: when group commit and batched user reads send their batch.
+ */
+export const afterIoPhase = (run: () => void): void => {
+  setImmediate(run);
+};
+
+/**
  * Group commit on Node (docs/performance.md): the rotations of the requests read in one I/O
- * phase commit together right after it (`setImmediate`). On the embedded file a second batch
+ * phase commit together right after it (`afterIoPhase`). On the embedded file a second batch
  * may be sent while the first commits (the database thread runs them in order); on a server
  * (`protocol` http, ws, libsql) one at a time, since a second would wait on the first's lock.
  */
 export function nodeGroupCommit(client: { protocol: string }): GroupCommit {
   return {
-    schedule: (flush) => setImmediate(flush),
+    schedule: afterIoPhase,
     maxInFlight: client.protocol === "file" ? 2 : 1,
   };
 }

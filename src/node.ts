@@ -15,6 +15,7 @@ import { ConfigError, parseConfig } from "./config.ts";
 import { createLogger } from "./lib/logger.ts";
 import { loggableError } from "./lib/safe-error.ts";
 import {
+  afterIoPhase,
   bufferedStdout,
   installSynchronousSigning,
   nodeGroupCommit,
@@ -85,6 +86,7 @@ async function main() {
     hasher: { concurrency: Math.min(poolSize, Math.max(1, availableParallelism())) },
     socketAddress: (c) => getConnInfo(c).remote.address,
     groupCommit: nodeGroupCommit(client),
+    batchReads: afterIoPhase,
     assets: directoryAssets(STATIC_DIR),
     smtp: smtpMailer,
   });

@@ -32,26 +32,37 @@ async function signUp(url) {
  * sign-in delay). Returns their refresh tokens.
  */
 export async function freshSessions(url, n) {
-  const tokens = [];
+  return (await freshAccounts(url, n)).map((t) => t.refresh_token);
+}
+
+/** `n` sign-ups of fresh accounts, four at a time; resolves to their token responses. */
+async function freshAccounts(url, n) {
+  const responses = [];
   for (let i = 0; i < n; i += 4) {
-    const batch = await Promise.all(
-      Array.from({ length: Math.min(4, n - i) }, async () => (await signUp(url)).refresh_token),
+    responses.push(
+      ...(await Promise.all(Array.from({ length: Math.min(4, n - i) }, () => signUp(url)))),
     );
-    tokens.push(...batch);
   }
-  return tokens;
+  return responses;
 }
 
 /**
- * The target of `scenario` at the server `url`, for loadTarget: `jwks` and `me` (Bearer
- * token of a fresh account) are a URL with its headers; any other name is `refresh`, where
- * each of `connections` connections refreshes its own session chain.
+ * The target of `scenario` at the server `url`, for loadTarget, good for up to `connections`
+ * connections: `jwks` is a URL; `me` is `GET /v1/me` where each connection is signed in as
+ * its own account, as many users are (one account for all would make every read the same
+ * row); any other name is `refresh`, where each connection refreshes its own session chain.
  */
 export async function scenarioTarget(url, scenario, connections) {
   if (scenario === "jwks") return { url: `${url}/.well-known/jwks.json` };
   if (scenario === "me") {
-    const { access_token } = await signUp(url);
-    return { url: `${url}/v1/me`, headers: { Authorization: `Bearer ${access_token}` } };
+    const tokens = (await freshAccounts(url, connections)).map((t) => t.access_token);
+    let next = 0;
+    return {
+      url: `${url}/v1/me`,
+      // autocannon calls this once per connection, before its first request.
+      setupClient: (client) =>
+        client.setHeaders({ Authorization: `Bearer ${tokens[next++ % tokens.length]}` }),
+    };
   }
   return { url, chains: refreshChains(await freshSessions(url, connections)) };
 }

@@ -4,7 +4,6 @@ import { AUTH_EVENT_TYPES, listEvents } from "../events/auth-events.ts";
 import { requireAccessToken } from "../http/middleware/require-access-token/index.ts";
 import { createRouter } from "../http/router.ts";
 import { bearerErrors } from "../http/schemas.ts";
-import { findUserById } from "../users/users.ts";
 
 const EventSchema = z
   .object({
@@ -42,9 +41,11 @@ const eventsRoute = createRoute({
 /** `GET /v1/events`. */
 export const eventRoutes = createRouter().openapi(eventsRoute, async (c) => {
   const { limit, type } = c.req.valid("query");
-  const { db } = c.get("deps");
+  const { db, userById } = c.get("deps");
   // A deleted account's unexpired token reads nothing: its last event is for operators.
-  if (!(await findUserById(db, c.get("auth").sub))) throw new InvalidAccessToken("user_not_found");
+  if (!(await userById(c.get("auth").sub))) {
+    throw new InvalidAccessToken("user_not_found");
+  }
   const events = await listEvents(db, { userId: c.get("auth").sub, limit, type });
   return c.json({ events }, 200, { "Cache-Control": "no-store" });
 });

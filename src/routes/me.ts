@@ -56,7 +56,7 @@ const deleteMeRoute = createRoute({
 /** `GET /v1/me` and `DELETE /v1/me`. */
 export const meRoutes = createRouter()
   .openapi(meRoute, async (c) => {
-    const user = await findUserById(c.get("deps").db, c.get("auth").sub);
+    const user = await c.get("deps").userById(c.get("auth").sub);
     if (!user) throw new InvalidAccessToken("user_not_found");
     return c.json(userView(user), 200, { "Cache-Control": "no-store" });
   })

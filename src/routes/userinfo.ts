@@ -7,7 +7,6 @@ import type { AppEnv } from "../http/app-env.ts";
 import { requireAccessToken } from "../http/middleware/require-access-token/index.ts";
 import { createRouter } from "../http/router.ts";
 import { bearerErrors, errorResponse } from "../http/schemas.ts";
-import { findUserById } from "../users/users.ts";
 
 const UserInfoSchema = z
   .object({
@@ -43,7 +42,7 @@ async function userinfo(c: Context<AppEnv>) {
       headers: { "WWW-Authenticate": 'Bearer error="insufficient_scope", scope="openid"' },
     });
   }
-  const user = await findUserById(c.get("deps").db, c.get("auth").sub);
+  const user = await c.get("deps").userById(c.get("auth").sub);
   if (!user) throw new InvalidAccessToken("user_not_found");
   const body: z.infer<typeof UserInfoSchema> = { sub: user.id };
   if (scopes.includes("email")) {

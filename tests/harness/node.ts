@@ -4,7 +4,12 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Client } from "@libsql/client";
 import { openNodeDatabase } from "../../src/db/libsql-node.ts";
-import { installSynchronousSigning, nodeGroupCommit, smtpMailer } from "../../src/node-runtime.ts";
+import {
+  afterIoPhase,
+  installSynchronousSigning,
+  nodeGroupCommit,
+  smtpMailer,
+} from "../../src/node-runtime.ts";
 import { testHarness } from "./test-app.ts";
 import type { HarnessFactory } from "./types.ts";
 
@@ -50,8 +55,9 @@ export function nodeHarnessOn(place: () => Promise<DatabasePlace>): HarnessFacto
           client.close();
           await release();
         },
-        // As src/node.ts: the rotations of one event-loop turn commit together.
-        { smtp: smtpMailer, groupCommit: nodeGroupCommit(client) },
+        // As src/node.ts: the rotations of one event-loop turn commit together, and its user
+        // reads are one query.
+        { smtp: smtpMailer, groupCommit: nodeGroupCommit(client), batchReads: afterIoPhase },
       );
     } catch (error) {
       // A harness that failed to start (bad variable, migration error) leaves nothing behind.

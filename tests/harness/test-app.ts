@@ -31,11 +31,16 @@ export async function testHarness(
   env: Record<string, string>,
   close: () => Promise<void>,
   /**
-   * What only some runtimes have: the SMTP transport and group commit (Node); an entry that
-   * builds the app and receives every request (the Worker's fetch handler) instead of
-   * `bootstrap` here.
+   * What only some runtimes have: the SMTP transport, group commit and batched user reads
+   * (Node); an entry that builds the app and receives every request (the Worker's fetch
+   * handler) instead of `bootstrap` here.
    */
-  runtime: { smtp?: SmtpMailerFactory; groupCommit?: GroupCommit; entry?: HarnessEntry } = {},
+  runtime: {
+    smtp?: SmtpMailerFactory;
+    groupCommit?: GroupCommit;
+    batchReads?: BootstrapInput["batchReads"];
+    entry?: HarnessEntry;
+  } = {},
 ): Promise<Harness> {
   const vars = { TESSERA_SECRET: generateSecret(), LOG_LEVEL: "debug", ...env };
   const config = parseConfig(vars);
@@ -85,6 +90,7 @@ export async function testHarness(
       socketAddress: () => "127.0.0.1",
       smtp: runtime.smtp,
       groupCommit: runtime.groupCommit,
+      batchReads: runtime.batchReads,
     });
     const { app } = built;
     request = async (path, init) => app.request(path, init);

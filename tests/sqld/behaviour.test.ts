@@ -1,5 +1,6 @@
 import { accessTokenCases } from "../cases/access-token.cases.ts";
 import { authCases } from "../cases/auth.cases.ts";
+import { batchedUserReadCases } from "../cases/batched-user-reads.cases.ts";
 import { dbErrorCases } from "../cases/db-errors.cases.ts";
 import { groupCommitCases } from "../cases/group-commit.cases.ts";
 import { httpCases } from "../cases/http.cases.ts";
@@ -25,3 +26,4 @@ keyCases(harness);
 verifierCases(harness);
 dbErrorCases(harness);
 groupCommitCases(harness);
+batchedUserReadCases(harness);
