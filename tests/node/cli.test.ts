@@ -149,27 +149,34 @@ describe("operator CLI (npm run keys / npm run clients) against a running server
     }
   });
 
-  it("deletes a client whose id starts with '-' (ids minted before new ids skipped it)", async () => {
+  /**
+   * A client whose id has the shape an older release could mint (22 base64url characters,
+   * starting with `prefix`): created by the CLI, then renamed in the database.
+   */
+  async function legacyClient(prefix: string) {
     const created = await cli(
       "clients",
       "create",
       "--name",
-      "legacy",
+      `legacy${prefix.length}`,
       "--grant-types",
       "client_credentials",
       "--json",
     );
     const { client_id } = JSON.parse(created.stdout) as { client_id: string };
     expect(client_id.startsWith("-")).toBe(false);
-    // Give it the shape an older release could mint: 22 base64url characters, a leading '-'.
-    const legacyId = `-${client_id.slice(1)}`;
+    const legacyId = `${prefix}${client_id.slice(prefix.length)}`;
     const db = openDatabase({ url: `file:${join(dir, "data/tessera.db")}` });
     await db.execute({
       sql: "UPDATE clients SET client_id = ? WHERE client_id = ?",
       args: [legacyId, client_id],
     });
     db.close();
+    return legacyId;
+  }
 
+  it("deletes a client whose id starts with '-' (ids minted before new ids skipped it)", async () => {
+    const legacyId = await legacyClient("-");
     const deleted = await cli("clients", "delete", legacyId);
     expect(deleted.stderr).toBe("");
     expect(deleted.code).toBe(0);
@@ -179,23 +186,7 @@ describe("operator CLI (npm run keys / npm run clients) against a running server
     >;
     expect(rows.map((r) => r.client_id)).not.toContain(legacyId);
     // An id starting with "--" too, after --json.
-    const created2 = await cli(
-      "clients",
-      "create",
-      "--name",
-      "legacy2",
-      "--grant-types",
-      "client_credentials",
-      "--json",
-    );
-    const second = (JSON.parse(created2.stdout) as { client_id: string }).client_id;
-    const dashed = `--${second.slice(2)}`;
-    const db2 = openDatabase({ url: `file:${join(dir, "data/tessera.db")}` });
-    await db2.execute({
-      sql: "UPDATE clients SET client_id = ? WHERE client_id = ?",
-      args: [dashed, second],
-    });
-    db2.close();
+    const dashed = await legacyClient("--");
     const deleted2 = await cli("clients", "delete", "--json", dashed);
     expect(deleted2.stderr).toBe("");
     expect(deleted2.code).toBe(0);
