@@ -223,7 +223,6 @@ async function main() {
     openAuthResults.push(baseline);
     openAuthRatios.push(ratio);
   }
-  await openAuth.stop();
   for (const [i, connections] of CONNECTIONS.entries()) {
     const baseline = await bareRotationSql(connections);
     record(
@@ -246,7 +245,7 @@ async function main() {
   }
 
   // 1b. The same refresh scenario with Tessera on a libSQL server (sqld) instead of the
-  // embedded file, against the same OpenAuth numbers.
+  // embedded file, paired with OpenAuth again as above.
   if (!values["no-sqld"]) {
     console.error("1b. refresh rotation on sqld");
     const sqld = started(await startSqld());
@@ -254,14 +253,18 @@ async function main() {
     try {
       const sqldChains = refreshChains(await freshSessions(onSqld.url, Math.max(...CONNECTIONS)));
       await warmUp({ url: onSqld.url, chains: sqldChains });
-      for (const [i, connections] of CONNECTIONS.entries()) {
-        const result = await sqldChains.run(onSqld.url, { connections, duration: SECONDS });
+      for (const connections of CONNECTIONS) {
+        const { result, baseline, ratio } = await paired(
+          () => sqldChains.run(onSqld.url, { connections, duration: ROUND_SECONDS }),
+          () => openAuthChains.run(openAuth.url, { connections, duration: ROUND_SECONDS }),
+        );
         record(
           "refresh on sqld vs OpenAuth",
           connections,
           result,
           "OpenAuth 0.4.3 refresh grant (MemoryStorage)",
-          openAuthResults[i],
+          baseline,
+          ratio,
         );
       }
     } finally {
@@ -269,6 +272,7 @@ async function main() {
       await sqld.stop();
     }
   }
+  await openAuth.stop();
 
   // 2, 3. JWKS and /v1/me (each connection signed in as its own account) vs a bare Hono app
   // returning constant JSON.

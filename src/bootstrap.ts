@@ -20,6 +20,7 @@ import {
   rotateSigningKeys,
 } from "./keys/rotate-signing-keys.ts";
 import { createLogger, type Logger } from "./lib/logger.ts";
+import type { Schedule } from "./lib/schedule.ts";
 import { pruneAuthorizationCodes } from "./oauth/authorization-codes.ts";
 import { pruneAuthorizationRequests } from "./oauth/authorization-requests.ts";
 import { ID_TOKEN_TTL_S } from "./oauth/id-token.ts";
@@ -51,7 +52,7 @@ export type BootstrapInput = {
    * Schedules a batch of user reads after the current event-loop turn (Node: `setImmediate`).
    * Unset (the Worker), each read is its own query.
    */
-  batchReads?: (run: () => void) => void;
+  batchReads?: Schedule;
   socketAddress?: AppDeps["socketAddress"];
   assets?: AppDeps["assets"];
 };

@@ -45,8 +45,8 @@ export type AppDeps = {
    */
   groupCommit?: GroupCommit;
   /**
-   * The user with this id, for the Bearer-authenticated reads (`GET /v1/me`, userinfo,
-   * events). On Node the reads of one event-loop turn are one query
+   * The user with this id, for the read-only Bearer endpoints (`GET /v1/me`, userinfo,
+   * `GET /v1/events`). On Node the reads of one event-loop I/O phase are one query
    * (src/users/batched-user-reads.ts); on the Worker each is its own.
    */
   userById: (id: string) => Promise<User | undefined>;

@@ -10,6 +10,7 @@ import { createTransport } from "nodemailer";
 import { type Config, ConfigError } from "./config.ts";
 import { openNodeDatabase } from "./db/libsql-node.ts";
 import type { SmtpMailerFactory } from "./email/create-mailer.ts";
+import type { Schedule } from "./lib/schedule.ts";
 import { generateSecret } from "./secrets/derive-keys.ts";
 import type { GroupCommit } from "./tokens/rotation-commits.ts";
 
@@ -167,7 +168,7 @@ export function installSynchronousSigning(): void {
  * Runs `run` right after the event loop's current I/O phase, once the requests read in it have
  * asked for what they need: when group commit and batched user reads send their batch.
  */
-export const afterIoPhase = (run: () => void): void => {
+export const afterIoPhase: Schedule = (run) => {
   setImmediate(run);
 };
 

@@ -2,6 +2,7 @@ import { and, eq, gt, isNull, sql } from "drizzle-orm";
 import { prepared } from "../db/prepared.ts";
 import { sessions } from "../db/schema.ts";
 import type { Database } from "../db/types.ts";
+import type { Schedule } from "../lib/schedule.ts";
 
 /** The values of one rotation (docs/design/tokens.md#rotation-step-2). */
 export type RotationStep = {
@@ -30,7 +31,7 @@ export type RotatedRow = {
  * answers the previous one), 1 for a server, where a second transaction would only wait on
  * the first's lock (on sqld, 15–20 % slower at 16 connections).
  */
-export type GroupCommit = { schedule: (flush: () => void) => void; maxInFlight: number };
+export type GroupCommit = { schedule: Schedule; maxInFlight: number };
 
 /** At most this many rotations in one batch; the rest go in the next. */
 export const MAX_ROTATIONS_PER_BATCH = 64;

@@ -1,4 +1,4 @@
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, inArray, sql } from "drizzle-orm";
 import { prepared } from "../db/prepared.ts";
 import { users } from "../db/schema.ts";
 import type { Database } from "../db/types.ts";
@@ -35,7 +35,10 @@ export async function findUserByEmail(db: Database, email: string): Promise<User
   return user;
 }
 
-/** The user with this id, if any (the query of every `/v1/me`, prepared once). */
+/**
+ * The user with this id, if any (prepared once). The read-only Bearer endpoints read through
+ * `deps.userById` (batched on Node, src/users/batched-user-reads.ts); flows read here.
+ */
 export async function findUserById(db: Database, id: string): Promise<User | undefined> {
   const query = prepared(db, "findUserById", (d) =>
     d
@@ -47,6 +50,45 @@ export async function findUserById(db: Database, id: string): Promise<User | und
   );
   const [user] = await query.execute({ id });
   return user;
+}
+
+/** Most ids {@link findUsersByIds} takes: D1 binds at most 100 values a statement. */
+export const MAX_USER_IDS = 64;
+
+/** `WHERE id IN (:id0, …)` for `n` ids, prepared once per database and `n`. */
+const usersByIds = (db: Database, n: number) =>
+  prepared(db, `usersByIds${n}`, (d) =>
+    d
+      .select()
+      .from(users)
+      .where(
+        inArray(
+          users.id,
+          Array.from({ length: n }, (_, i) => sql.placeholder(`id${i}`)),
+        ),
+      )
+      .prepare(),
+  );
+
+/**
+ * The users with these ids, in one query, answered position by position (`undefined` where
+ * none has that id; a repeated id gets the same row). At most {@link MAX_USER_IDS} distinct ids.
+ */
+export async function findUsersByIds(
+  db: Database,
+  ids: readonly string[],
+): Promise<Array<User | undefined>> {
+  const distinct = [...new Set(ids)];
+  if (distinct.length > MAX_USER_IDS) throw new RangeError(`at most ${MAX_USER_IDS} ids`);
+  if (distinct.length === 1) {
+    const user = await findUserById(db, distinct[0] as string);
+    return ids.map(() => user);
+  }
+  const rows = await usersByIds(db, distinct.length).execute(
+    Object.fromEntries(distinct.map((id, i) => [`id${i}`, id])),
+  );
+  const byId = new Map(rows.map((user) => [user.id, user]));
+  return ids.map((id) => byId.get(id));
 }
 
 /**

@@ -1,27 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { batchedUserReads, MAX_USERS_PER_READ } from "../../src/users/batched-user-reads.ts";
+import { batchedUserReads } from "../../src/users/batched-user-reads.ts";
+import { findUsersByIds, MAX_USER_IDS } from "../../src/users/users.ts";
 import { openHarness } from "../harness/open.ts";
 import type { Harness, HarnessFactory } from "../harness/types.ts";
-import { bearer, json, PASSWORD, signup } from "./helpers.ts";
-
-/** A schedule the test runs by hand, so what goes in one batch is certain. */
-function manualSchedule() {
-  const due: Array<() => void> = [];
-  return {
-    schedule: (run: () => void) => {
-      due.push(run);
-    },
-    due: () => due.length,
-    /** Runs every batch that is due, then lets its query and the callers settle. */
-    runDue: async () => {
-      for (const run of due.splice(0)) run();
-      for (let i = 0; i < 20; i++) await new Promise((resolve) => setTimeout(resolve, 0));
-    },
-  };
-}
+import { bearer, json, manualSchedule, PASSWORD, signup } from "./helpers.ts";
 
 /** A fresh account: its id and email, and a token for it. */
-async function account(h: Harness) {
+export async function account(h: Harness) {
   const { email, tokens } = await signup(h);
   const me = (await (await h.request("/v1/me", bearer(tokens.access_token))).json()) as {
     id: string;
@@ -30,12 +15,38 @@ async function account(h: Harness) {
 }
 
 /**
- * Batched user reads (src/users/batched-user-reads.ts): the reads asked for in one turn are
- * one query, each caller gets its own user, and nothing is kept between batches. The same
- * code runs on libSQL, sqld and D1.
+ * Batched user reads (src/users/batched-user-reads.ts): the reads asked for together are one
+ * batch, read by one query (`findUsersByIds`), each caller gets its own user, and nothing is
+ * kept between batches. The same code runs on libSQL, sqld and D1.
  */
 export function batchedUserReadCases(createHarness: HarnessFactory) {
   describe("batched user reads", () => {
+    it("findUsersByIds answers position by position: repeats, unknown ids, one id, the most ids", async () => {
+      const h = await openHarness(createHarness);
+      const [a, b] = [await account(h), await account(h)];
+      const emails = async (ids: string[]) =>
+        (await findUsersByIds(h.db, ids)).map((u) => u?.email);
+      expect(await emails([b.id, "nobody", a.id, b.id])).toEqual([
+        b.email,
+        undefined,
+        a.email,
+        b.email,
+      ]);
+      // One distinct id, asked twice: the point read, answered to both.
+      expect(await emails([a.id, a.id])).toEqual([a.email, a.email]);
+      // The largest statement (D1 binds at most 100 values).
+      const most = [a.id, ...Array.from({ length: MAX_USER_IDS - 2 }, (_, i) => `nobody-${i}`)];
+      most.push(b.id);
+      const answered = await emails(most);
+      expect(answered).toHaveLength(MAX_USER_IDS);
+      expect([answered[0], answered.at(-1), answered.filter(Boolean).length]).toEqual([
+        a.email,
+        b.email,
+        2,
+      ]);
+      await expect(findUsersByIds(h.db, [...most, "one-too-many"])).rejects.toThrow(RangeError);
+    });
+
     it("answers the reads asked for together from one batch, each with its own user", async () => {
       const h = await openHarness(createHarness);
       const [a, b, c] = [await account(h), await account(h), await account(h)];
@@ -73,21 +84,20 @@ export function batchedUserReadCases(createHarness: HarnessFactory) {
       expect(await after).toBeUndefined();
     });
 
-    it(`splits more than ${MAX_USERS_PER_READ} reads into batches of at most that many`, async () => {
+    it(`splits more than ${MAX_USER_IDS} reads into batches of at most that many`, async () => {
       const h = await openHarness(createHarness);
       const [a, b] = [await account(h), await account(h)];
       const manual = manualSchedule();
       const read = batchedUserReads(h.db, manual.schedule);
-      const ids = Array.from({ length: MAX_USERS_PER_READ + 6 }, (_, i) =>
-        i % 3 === 0 ? a.id : i % 3 === 1 ? b.id : `missing-${i}`,
-      );
+      // The first batch: a, b and 62 other distinct ids; the second: the 6 left.
+      const ids = [a.id, b.id, ...Array.from({ length: MAX_USER_IDS + 4 }, (_, i) => `gone-${i}`)];
       const pending = ids.map((id) => read(id));
       await new Promise((resolve) => setTimeout(resolve, 0));
       expect(manual.due()).toBe(2);
       await manual.runDue();
       const users = await Promise.all(pending);
       expect(users.map((u) => u?.id)).toEqual(
-        ids.map((id) => (id.startsWith("missing") ? undefined : id)),
+        ids.map((id) => (id.startsWith("gone") ? undefined : id)),
       );
     });
 

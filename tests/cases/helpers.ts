@@ -78,3 +78,29 @@ export async function errorOf(res: Response) {
   const body = (await res.json()) as { error: string; error_description: string };
   return { status: res.status, ...body };
 }
+
+/** Lets an awaited driver call and its callers' continuations run. */
+export async function settle() {
+  for (let i = 0; i < 20; i++) await new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+/**
+ * A schedule the test runs by hand (group commit, batched user reads), so what goes in one
+ * batch is certain.
+ */
+export function manualSchedule() {
+  const due: Array<() => void> = [];
+  return {
+    schedule: (run: () => void) => {
+      due.push(run);
+    },
+    due: () => due.length,
+    /** Runs the oldest due batch without waiting for it. */
+    runNext: () => due.shift()?.(),
+    /** Runs every due batch, then lets their queries and callers settle. */
+    runDue: async () => {
+      for (const run of due.splice(0)) run();
+      await settle();
+    },
+  };
+}

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Client } from "@libsql/client";
 import { openNodeDatabase } from "../../src/db/libsql-node.ts";
+import type { Schedule } from "../../src/lib/schedule.ts";
 import {
   afterIoPhase,
   installSynchronousSigning,
@@ -25,7 +26,7 @@ export type DatabasePlace = {
 };
 
 /** A fresh libSQL file in a temp dir, removed afterwards. */
-async function tempFile(): Promise<DatabasePlace> {
+export async function tempFile(): Promise<DatabasePlace> {
   const dir = await mkdtemp(join(tmpdir(), "tessera-test-"));
   return {
     url: `file:${join(dir, "tessera.db")}`,
@@ -36,9 +37,12 @@ async function tempFile(): Promise<DatabasePlace> {
 /**
  * A Node harness over the database `place` gives: opened by the production opener
  * (`src/db/libsql-node.ts`, migrations applied), the app built by the same `bootstrap` as
- * `src/node.ts`.
+ * `src/node.ts`. `batchReads` replaces the entry's schedule of batched user reads.
  */
-export function nodeHarnessOn(place: () => Promise<DatabasePlace>): HarnessFactory {
+export function nodeHarnessOn(
+  place: () => Promise<DatabasePlace>,
+  { batchReads = afterIoPhase }: { batchReads?: Schedule } = {},
+): HarnessFactory {
   // As src/node.ts: token signatures on the event loop (node:crypto), not the thread pool.
   installSynchronousSigning();
   return async (env = {}) => {
@@ -57,7 +61,7 @@ export function nodeHarnessOn(place: () => Promise<DatabasePlace>): HarnessFacto
         },
         // As src/node.ts: the rotations of one event-loop turn commit together, and its user
         // reads are one query.
-        { smtp: smtpMailer, groupCommit: nodeGroupCommit(client), batchReads: afterIoPhase },
+        { smtp: smtpMailer, groupCommit: nodeGroupCommit(client), batchReads },
       );
     } catch (error) {
       // A harness that failed to start (bad variable, migration error) leaves nothing behind.
