@@ -118,9 +118,9 @@ function nodeDigest(algorithm: unknown, key: CryptoKey): string | null | undefin
   if (key.type !== "private" || !key.usages.includes("sign") || name !== keyAlgorithm.name) {
     return undefined;
   }
+  if (name === "Ed25519") return null;
   const hash = (algorithm as { hash?: unknown }).hash;
   const hashName = typeof hash === "string" ? hash : (hash as { name?: unknown } | undefined)?.name;
-  if (name === "Ed25519") return null;
   if (name === "ECDSA" && keyAlgorithm.namedCurve === "P-256" && hashName === "SHA-256") {
     return "sha256";
   }

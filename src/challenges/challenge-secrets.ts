@@ -1,5 +1,4 @@
 import { createHmac } from "node:crypto";
-import { randomSecret } from "../lib/random-id.ts";
 
 /** A 6-digit code, uniform over 000000..999999 (rejection sampling, no modulo bias). */
 export function newCode(): string {
@@ -7,11 +6,6 @@ export function newCode(): string {
   const [value] = crypto.getRandomValues(new Uint32Array(1));
   if (value === undefined || value >= limit) return newCode();
   return String(value % 1_000_000).padStart(6, "0");
-}
-
-/** A link token: 32 random bytes, base64url. */
-export function newLinkToken(): string {
-  return randomSecret();
 }
 
 /** What is stored for a code: HMAC-SHA256 bound to its challenge row, base64url. */

@@ -1,10 +1,10 @@
 import type { ChallengePurpose } from "../db/schema.ts";
 import { emailChallenges } from "../db/schema.ts";
 import type { Database } from "../db/types.ts";
-import { randomId } from "../lib/random-id.ts";
+import { randomId, randomSecret } from "../lib/random-id.ts";
 import { sha256Base64url } from "../lib/sha256.ts";
 import { CODE_TTL_MS, LINK_TTL_MS } from "./challenge-policy.ts";
-import { codeDigest, newCode, newLinkToken } from "./challenge-secrets.ts";
+import { codeDigest, newCode } from "./challenge-secrets.ts";
 
 /** What goes into the message; never stored. */
 export type IssuedChallenge = {
@@ -33,7 +33,7 @@ export async function issueChallenge(
   },
 ): Promise<IssuedChallenge> {
   const id = randomId();
-  const token = newLinkToken();
+  const token = randomSecret();
   const code = newCode();
   const linkTtl = LINK_TTL_MS[input.purpose];
   const row = {

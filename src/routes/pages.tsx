@@ -34,7 +34,7 @@ type Ctx = Context<AppEnv>;
 const EMAIL_PURPOSES = ["verify_email", "change_email"] as const;
 const RESET_PURPOSES = ["reset_password"] as const;
 
-/** A link token as `newLinkToken` makes them (and `LinkTokenSchema` bounds them). */
+/** A link token as `randomSecret` makes them (and `LinkTokenSchema` bounds them). */
 const LINK_TOKEN = /^[A-Za-z0-9_-]{16,128}$/;
 
 const linkToken = (value: string | undefined) =>
