@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Page } from "puppeteer-core";
-import { generateSecret } from "../src/secrets/derive-keys.ts";
+import { randomSecret } from "../src/lib/random-id.ts";
 import { launchBrowser, screenshot, waitForText } from "../tests/browser/harness.ts";
 import { startServer } from "../tests/browser/server.ts";
 
@@ -33,7 +33,7 @@ const dir = await mkdtemp(join(tmpdir(), "tessera-screenshots-"));
 const env = {
   PATH: process.env.PATH ?? "",
   DATABASE_URL: `file:${join(dir, "tessera.db")}`,
-  TESSERA_SECRET: generateSecret(),
+  TESSERA_SECRET: randomSecret(),
   LOG_LEVEL: "warn",
 };
 const server = await startServer({ ...env, ISSUER: "http://localhost:8787" });

@@ -10,8 +10,8 @@ import { createTransport } from "nodemailer";
 import { type Config, ConfigError } from "./config.ts";
 import { openNodeDatabase } from "./db/libsql-node.ts";
 import type { SmtpMailerFactory } from "./email/create-mailer.ts";
+import { randomSecret } from "./lib/random-id.ts";
 import type { Schedule } from "./lib/schedule.ts";
-import { generateSecret } from "./secrets/derive-keys.ts";
 import type { GroupCommit } from "./tokens/rotation-commits.ts";
 
 /** The committed migrations: `src/node.ts` and the built `dist/node.js` both sit one level down. */
@@ -33,7 +33,7 @@ export async function masterSecret(config: Config): Promise<string> {
   // Write a private temp file, then link it into place: link() fails if the secret exists,
   // so a concurrent start never sees a half-written file nor overwrites another's secret.
   const temp = `${DEV_SECRET_FILE}.${process.pid}.tmp`;
-  await writeFile(temp, `${generateSecret()}\n`, { mode: 0o600 });
+  await writeFile(temp, `${randomSecret()}\n`, { mode: 0o600 });
   try {
     await link(temp, DEV_SECRET_FILE);
   } catch (error) {

@@ -1,5 +1,4 @@
 import { base64url } from "jose";
-import { randomSecret } from "../lib/random-id.ts";
 
 /** Keys derived from the master secret, each for one purpose. */
 export type DerivedKeys = {
@@ -52,9 +51,4 @@ export async function deriveKeys(secret: string): Promise<DerivedKeys> {
     formCsrfKey: await derive(LABELS.formCsrf),
     providerSecretKey: await derive(LABELS.providerSecret),
   };
-}
-
-/** A new master secret: 32 random bytes, base64url. */
-export function generateSecret(): string {
-  return randomSecret();
 }

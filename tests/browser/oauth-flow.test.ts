@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ElementHandle, HTTPResponse, Page } from "puppeteer-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { generateSecret } from "../../src/secrets/derive-keys.ts";
+import { randomSecret } from "../../src/lib/random-id.ts";
 import type { Mailbox } from "../harness/mailbox.ts";
 import { openSmtpMailbox } from "../harness/smtp-mailbox.ts";
 import { launchBrowser, type TestBrowser, type TestPage, waitForText } from "./harness.ts";
@@ -88,7 +88,7 @@ describe("OAuth in Chromium: loopback app → hosted sign-up/sign-in → consent
     env = {
       PATH: process.env.PATH ?? "",
       DATABASE_URL: `file:${join(dir, "tessera.db")}`,
-      TESSERA_SECRET: generateSecret(),
+      TESSERA_SECRET: randomSecret(),
       LOG_LEVEL: "warn",
     };
     server = await startServer({ ...env, ...mailbox.env });

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { HTTPResponse, Page } from "puppeteer-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { generateSecret } from "../../src/secrets/derive-keys.ts";
+import { randomSecret } from "../../src/lib/random-id.ts";
 import { type RunningUpstreams, startUpstreams } from "../upstream/start-upstreams.ts";
 import { launchBrowser, type TestBrowser, type TestPage, waitForText } from "./harness.ts";
 import { type LoopbackApp, startLoopbackApp } from "./loopback-app.ts";
@@ -48,7 +48,7 @@ describe("social sign-in in Chromium: app → Tessera → the upstream's own pag
     env = {
       PATH: process.env.PATH ?? "",
       DATABASE_URL: `file:${join(dir, "tessera.db")}`,
-      TESSERA_SECRET: generateSecret(),
+      TESSERA_SECRET: randomSecret(),
       LOG_LEVEL: "warn",
     };
     server = await startServer(env);

@@ -2,7 +2,8 @@ import { describe, expect, it, onTestFinished } from "vitest";
 import { bootstrap } from "../../src/bootstrap.ts";
 import { parseConfig } from "../../src/config.ts";
 import { webhookSignature } from "../../src/email/transports/webhook.ts";
-import { deriveKeys, generateSecret } from "../../src/secrets/derive-keys.ts";
+import { randomSecret } from "../../src/lib/random-id.ts";
+import { deriveKeys } from "../../src/secrets/derive-keys.ts";
 import {
   type HttpMailbox,
   type HttpMailboxFactory,
@@ -125,7 +126,7 @@ export function mailTransportCases(
 
   describe("mail transports: Tessera-Signature", () => {
     it("webhookSignature is hex HMAC-SHA256(derived key, `<t>.<body>`); a receiver's check refuses every tampering", async () => {
-      const secret = generateSecret();
+      const secret = randomSecret();
       const { webhookSigningKey } = await deriveKeys(secret);
       // The documented derivation (HKDF-SHA256, empty salt, the label) gives the app's key.
       expect(await webhookKeyFromSecret(secret)).toEqual(webhookSigningKey);
@@ -157,7 +158,7 @@ export function mailTransportCases(
       );
       const flipped = `${header.slice(0, -1)}${header.endsWith("0") ? "1" : "0"}`;
       expect(await check(webhookSigningKey, flipped)).toEqual(refused);
-      const otherKey = (await deriveKeys(generateSecret())).webhookSigningKey;
+      const otherKey = (await deriveKeys(randomSecret())).webhookSigningKey;
       expect(await check(otherKey, header)).toEqual(refused);
       // Another purpose's key from the same secret does not verify either.
       expect(await check((await deriveKeys(secret)).emailCodeKey, header)).toEqual(refused);
@@ -200,7 +201,7 @@ export function mailTransportCases(
       };
       const forgedBody = JSON.stringify({ ...message, code: "000000", text: "Your code: 000000" });
       expect(await post(forgedBody, webhookSignature(key, body, t))).toBe(401);
-      const otherKey = await webhookKeyFromSecret(generateSecret());
+      const otherKey = await webhookKeyFromSecret(randomSecret());
       expect(await post(body, webhookSignature(otherKey, body, t))).toBe(401);
       expect(await post(body, "")).toBe(401);
       expect(await post(body, webhookSignature(key, body, t))).toBe(200);
@@ -267,7 +268,7 @@ export function mailTransportCases(
       const h = await openHarness(createHarness);
       const config = parseConfig({
         EMAIL_TRANSPORT: "smtp://127.0.0.1:2525",
-        TESSERA_SECRET: generateSecret(),
+        TESSERA_SECRET: randomSecret(),
         LOG_LEVEL: "silent",
       });
       const started = bootstrap({ config, db: h.db, secret: config.secret as string });

@@ -9,7 +9,7 @@ import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { EMAIL_KINDS } from "../../src/email/message.ts";
-import { generateSecret } from "../../src/secrets/derive-keys.ts";
+import { randomSecret } from "../../src/lib/random-id.ts";
 import {
   type HttpMailbox,
   type HttpMailboxOptions,
@@ -150,7 +150,7 @@ export async function startMailSink(): Promise<MailSink> {
     let box: SinkBox;
     if (options.via === "webhook") {
       // The harness takes TESSERA_SECRET from its env, so the sink knows the key it signs with.
-      const secret = generateSecret();
+      const secret = randomSecret();
       const env = { EMAIL_TRANSPORT: `webhook:${url}/hook/${id}`, TESSERA_SECRET: secret };
       box = new SinkBox(id, options, env, await webhookKeyFromSecret(secret));
     } else {

@@ -5,8 +5,9 @@ import type { Database } from "../../src/db/types.ts";
 import type { SmtpMailerFactory } from "../../src/email/create-mailer.ts";
 import { ensureSigningKeys } from "../../src/keys/ensure-signing-keys.ts";
 import { createLogger } from "../../src/lib/logger.ts";
+import { randomSecret } from "../../src/lib/random-id.ts";
 import { createPasswordHasher, type PasswordHasher } from "../../src/passwords/hasher.ts";
-import { deriveKeys, generateSecret } from "../../src/secrets/derive-keys.ts";
+import { deriveKeys } from "../../src/secrets/derive-keys.ts";
 import type { GroupCommit } from "../../src/tokens/rotation-commits.ts";
 import { createTestClock, type Harness } from "./types.ts";
 
@@ -42,7 +43,7 @@ export async function testHarness(
     entry?: HarnessEntry;
   } = {},
 ): Promise<Harness> {
-  const vars = { TESSERA_SECRET: generateSecret(), LOG_LEVEL: "debug", ...env };
+  const vars = { TESSERA_SECRET: randomSecret(), LOG_LEVEL: "debug", ...env };
   const config = parseConfig(vars);
   const clock = createTestClock();
   const logs: string[] = [];

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createClient as openDatabase } from "@libsql/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { generateSecret } from "../../src/secrets/derive-keys.ts";
+import { randomSecret } from "../../src/lib/random-id.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const CLI = join(ROOT, "dist/cli.js");
@@ -28,7 +28,7 @@ describe("operator CLI (npm run keys / npm run clients) against a running server
     dir = await mkdtemp(join(tmpdir(), "tessera-cli-"));
     env = {
       PATH: process.env.PATH ?? "",
-      TESSERA_SECRET: generateSecret(),
+      TESSERA_SECRET: randomSecret(),
       ISSUER: "http://tessera.test",
       LOG_LEVEL: "warn",
       PORT: "0",

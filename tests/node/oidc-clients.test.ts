@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { generateSecret } from "../../src/secrets/derive-keys.ts";
+import { randomSecret } from "../../src/lib/random-id.ts";
 import { type RunningServer, startServer } from "../browser/server.ts";
 import {
   maxAgeZeroFlow,
@@ -33,7 +33,7 @@ describe("relying-party libraries against a listening Node server", () => {
     dir = await mkdtemp(join(tmpdir(), "tessera-oidc-"));
     env = {
       DATABASE_URL: `file:${join(dir, "tessera.db")}`,
-      TESSERA_SECRET: generateSecret(),
+      TESSERA_SECRET: randomSecret(),
     };
     server = await startServer(env);
     target = {

@@ -7,8 +7,9 @@ import { exportPKCS8, generateKeyPair } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openNodeDatabase } from "../../src/db/libsql-node.ts";
 import { identityProviders } from "../../src/db/schema.ts";
+import { randomSecret } from "../../src/lib/random-id.ts";
 import { providerSecret } from "../../src/providers/provider-store.ts";
-import { deriveKeys, generateSecret } from "../../src/secrets/derive-keys.ts";
+import { deriveKeys } from "../../src/secrets/derive-keys.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const CLI = join(ROOT, "dist/cli.js");
@@ -67,7 +68,7 @@ describe("operator CLI: npm run providers -- add | list | delete", () => {
     dir = await mkdtemp(join(tmpdir(), "tessera-providers-cli-"));
     env = {
       PATH: process.env.PATH ?? "",
-      TESSERA_SECRET: generateSecret(),
+      TESSERA_SECRET: randomSecret(),
       ISSUER: "https://auth.example.com",
       LOG_LEVEL: "warn",
     };
@@ -139,7 +140,7 @@ describe("operator CLI: npm run providers -- add | list | delete", () => {
         ) as Record<string, string>;
         expect(header).toMatchObject({ alg: "dir", enc: "A256GCM" });
         expect(await providerSecret(db, "google", providerSecretKey)).toBe(secret);
-        const other = (await deriveKeys(generateSecret())).providerSecretKey;
+        const other = (await deriveKeys(randomSecret())).providerSecretKey;
         await expect(providerSecret(db, "google", other)).rejects.toThrow();
       });
     },

@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { createClient } from "@libsql/client";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { openNodeDatabase } from "../../src/db/libsql-node.ts";
-import { generateSecret } from "../../src/secrets/derive-keys.ts";
+import { randomSecret } from "../../src/lib/random-id.ts";
 import { MIGRATIONS } from "../harness/node.ts";
 import { tempDir } from "../harness/temp-dir.ts";
 
@@ -91,9 +91,9 @@ describe("rotation durability", () => {
   it("kill -9 under refresh load loses no acknowledged rotation", async () => {
     const dir = await tempDir("tessera-durability-");
     const file = join(dir, "tessera.db");
-    const secret = generateSecret();
+    const secret = randomSecret();
     const server = await startServer(file, secret);
-    const user = { email: "durable@example.com", password: `pw-${generateSecret()}` };
+    const user = { email: "durable@example.com", password: `pw-${randomSecret()}` };
     const signup = await postJson(server.url, "/v1/signup", user);
     expect(signup.status, await signup.clone().text()).toBe(201);
     const tokens = [((await signup.json()) as { refresh_token: string }).refresh_token];

@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { createClient, type InStatement } from "@libsql/client";
 import { createRemoteJWKSet, jwtVerify } from "jose";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
-import { generateSecret } from "../../src/secrets/derive-keys.ts";
+import { randomSecret } from "../../src/lib/random-id.ts";
 import { startSqld } from "../harness/sqld.ts";
 import { tempDir } from "../harness/temp-dir.ts";
 
@@ -315,7 +315,7 @@ describe("npm start on a libSQL server (DATABASE_URL=http://…)", () => {
   it("two servers starting at once on a fresh sqld migrate it once and accept each other's tokens", async () => {
     const sqld = await startSqld();
     onTestFinished(() => sqld.stop());
-    const env = { DATABASE_URL: sqld.url, TESSERA_SECRET: generateSecret() };
+    const env = { DATABASE_URL: sqld.url, TESSERA_SECRET: randomSecret() };
     const [a, b] = await Promise.all([
       start(await tempDir("tessera-a-"), env),
       start(await tempDir("tessera-b-"), env),

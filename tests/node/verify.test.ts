@@ -11,7 +11,7 @@ import { bootstrap } from "../../src/bootstrap.ts";
 import { parseConfig } from "../../src/config.ts";
 import { openNodeDatabase } from "../../src/db/libsql-node.ts";
 import { createLogger } from "../../src/lib/logger.ts";
-import { generateSecret } from "../../src/secrets/derive-keys.ts";
+import { randomSecret } from "../../src/lib/random-id.ts";
 import { bearer, json } from "../cases/helpers.ts";
 import { verifySdkCases } from "../cases/verify-sdk.cases.ts";
 import { createNodeHarness, MIGRATIONS } from "../harness/node.ts";
@@ -46,7 +46,7 @@ describe("against a listening server", () => {
     close = () => client.close();
     const config = parseConfig({
       ISSUER: issuer,
-      TESSERA_SECRET: generateSecret(),
+      TESSERA_SECRET: randomSecret(),
       SCRYPT_LN: "10",
     });
     ({ app } = await bootstrap({

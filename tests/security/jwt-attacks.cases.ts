@@ -24,7 +24,7 @@ import {
 import { describe, expect, it, vi } from "vitest";
 import { parseConfig, SIGNING_ALGS } from "../../src/config.ts";
 import { signingKeys } from "../../src/db/schema.ts";
-import { generateSecret } from "../../src/secrets/derive-keys.ts";
+import { randomSecret } from "../../src/lib/random-id.ts";
 import { bearer, refresh, signup } from "../cases/helpers.ts";
 import { openHarness } from "../harness/open.ts";
 import type { Harness, HarnessFactory } from "../harness/types.ts";
@@ -794,7 +794,7 @@ export function jwtAttackCases(createHarness: HarnessFactory) {
       expect(() =>
         createVerifier({ issuer: ISSUER, audience: ISSUER, algorithms: ["ES384" as "ES256"] }),
       ).toThrow(TypeError);
-      expect(() => parseConfig({ TESSERA_SECRET: generateSecret(), SIGNING_ALG: "ES384" })).toThrow(
+      expect(() => parseConfig({ TESSERA_SECRET: randomSecret(), SIGNING_ALG: "ES384" })).toThrow(
         /SIGNING_ALG/,
       );
 

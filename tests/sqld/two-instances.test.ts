@@ -2,7 +2,7 @@ import { decodeProtectedHeader } from "jose";
 import { describe, expect, it } from "vitest";
 import { sessions, users } from "../../src/db/schema.ts";
 import { KEY_CACHE_MS } from "../../src/keys/key-store.ts";
-import { generateSecret } from "../../src/secrets/derive-keys.ts";
+import { randomSecret } from "../../src/lib/random-id.ts";
 import {
   bearer,
   errorOf,
@@ -37,7 +37,7 @@ const sameDatabaseOverWebSockets = nodeHarnessOn(async () => ({
 }));
 
 async function twoInstances(env: Record<string, string> = {}) {
-  const shared = { TESSERA_SECRET: generateSecret(), ...env };
+  const shared = { TESSERA_SECRET: randomSecret(), ...env };
   const a = await openHarness(harness, shared); // starts from an empty database
   const b = await openHarness(sameDatabaseOverWebSockets, shared);
   b.clock.set(a.clock.now());

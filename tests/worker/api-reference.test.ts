@@ -1,14 +1,14 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { generateSecret } from "../../src/secrets/derive-keys.ts";
+import { randomSecret } from "../../src/lib/random-id.ts";
 import worker from "../../src/worker.ts";
 
 async function call(path: string) {
   const ctx = createExecutionContext();
   const res = await worker.fetch(
     new Request(`http://localhost${path}`) as Request<unknown, IncomingRequestCfProperties>,
-    { ...env, TESSERA_SECRET: generateSecret(), LOG_LEVEL: "silent" },
+    { ...env, TESSERA_SECRET: randomSecret(), LOG_LEVEL: "silent" },
     ctx,
   );
   await waitOnExecutionContext(ctx);

@@ -2,11 +2,11 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import { createLocalJWKSet, jwtVerify } from "jose";
 import { describe, expect, it } from "vitest";
+import { randomSecret } from "../../src/lib/random-id.ts";
 import { createPasswordHasher } from "../../src/passwords/hasher.ts";
-import { generateSecret } from "../../src/secrets/derive-keys.ts";
 import worker from "../../src/worker.ts";
 
-const SECRET = generateSecret();
+const SECRET = randomSecret();
 
 async function call(path: string, init?: RequestInit, vars: Record<string, unknown> = {}) {
   const ctx = createExecutionContext();

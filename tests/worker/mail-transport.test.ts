@@ -1,7 +1,7 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it, onTestFinished, vi } from "vitest";
-import { generateSecret } from "../../src/secrets/derive-keys.ts";
+import { randomSecret } from "../../src/lib/random-id.ts";
 import worker from "../../src/worker.ts";
 import { json, PASSWORD, uniqueEmail } from "../cases/helpers.ts";
 import { mailTransportCases } from "../cases/mail-transport.cases.ts";
@@ -55,7 +55,7 @@ describe("mail on the Worker entry (src/worker.ts)", () => {
       "/healthz",
       {},
       {
-        TESSERA_SECRET: generateSecret(),
+        TESSERA_SECRET: randomSecret(),
         EMAIL_TRANSPORT: "smtp://127.0.0.1:2525",
       },
     );

@@ -5,7 +5,8 @@ import { createClient } from "../../src/clients/client-store.ts";
 import type { SigningAlg } from "../../src/config.ts";
 import { openWorkerDatabase } from "../../src/db/worker.ts";
 import { ensureSigningKeys } from "../../src/keys/ensure-signing-keys.ts";
-import { deriveKeys, generateSecret } from "../../src/secrets/derive-keys.ts";
+import { randomSecret } from "../../src/lib/random-id.ts";
+import { deriveKeys } from "../../src/secrets/derive-keys.ts";
 import worker from "../../src/worker.ts";
 import {
   maxAgeZeroFlow,
@@ -14,7 +15,7 @@ import {
   type RpTarget,
 } from "../cases/oidc-clients.flows.ts";
 
-const SECRET = generateSecret();
+const SECRET = randomSecret();
 const VARS = { ...env, TESSERA_SECRET: SECRET, LOG_LEVEL: "silent", SCRYPT_LN: "10" };
 
 /**

@@ -1,11 +1,11 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { randomSecret } from "../../src/lib/random-id.ts";
 import { PAGE_CSP } from "../../src/pages/render.ts";
-import { generateSecret } from "../../src/secrets/derive-keys.ts";
 import worker from "../../src/worker.ts";
 
-const secret = generateSecret();
+const secret = randomSecret();
 
 async function call(path: string) {
   const ctx = createExecutionContext();

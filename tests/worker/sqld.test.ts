@@ -2,7 +2,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import { createClient } from "@libsql/client/web";
 import { describe, expect, inject, it, onTestFinished } from "vitest";
-import { generateSecret } from "../../src/secrets/derive-keys.ts";
+import { randomSecret } from "../../src/lib/random-id.ts";
 import worker from "../../src/worker.ts";
 import { accessTokenCases } from "../cases/access-token.cases.ts";
 import { authCases } from "../cases/auth.cases.ts";
@@ -40,7 +40,7 @@ describe("the deployed Worker (default export) with DATABASE_URL and no DB bindi
     const vars = {
       ASSETS: env.ASSETS,
       DATABASE_URL: inject("sqldUrl"),
-      TESSERA_SECRET: generateSecret(),
+      TESSERA_SECRET: randomSecret(),
       LOG_LEVEL: "silent",
       SCRYPT_LN: "10",
     };
