@@ -1,13 +1,23 @@
 // Baseline server: Hono on @hono/node-server answering a constant JSON body, the least any
-// Hono endpoint can cost on this machine.
+// Hono endpoint can cost on this machine. With BARE_RESPONSE (a JSON file of `headers` and
+// `body`), it answers those instead: a response copied from Tessera, byte for byte but for
+// Date, so what the response itself costs both ends is told apart from what Tessera adds.
+import { readFileSync } from "node:fs";
 import { serve } from "@hono/node-server";
 import { Hono } from "hono";
 
-const body = JSON.stringify({
-  keys: [{ kty: "OKP", crv: "Ed25519", x: "A".repeat(43), kid: "k", alg: "EdDSA", use: "sig" }],
-});
+const { headers, body } = process.env.BARE_RESPONSE
+  ? JSON.parse(readFileSync(process.env.BARE_RESPONSE, "utf8"))
+  : {
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({
+        keys: [
+          { kty: "OKP", crv: "Ed25519", x: "A".repeat(43), kid: "k", alg: "EdDSA", use: "sig" },
+        ],
+      }),
+    };
 const app = new Hono();
-app.get("/*", (c) => c.body(body, 200, { "Content-Type": "application/json" }));
+app.get("/*", (c) => c.body(body, 200, headers));
 
 serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, (info) => {
   console.log(`listening on http://127.0.0.1:${info.port}`);

@@ -122,10 +122,13 @@ function record(scenario, connections, result, baseline, baselineResult, ratio) 
     p50_ms: result.p50_ms,
     p99_ms: result.p99_ms,
     errors: result.errors,
+    // How often the load generator slept per response: near 0 when the server kept it busy.
+    client_sleeps: result.client_sleeps,
     baseline,
     baseline_rps: baselineResult.rps,
     // A failed answer is quick, so errors would inflate either side's req/s: shown for both.
     baseline_errors: baselineResult.errors ?? 0,
+    baseline_client_sleeps: baselineResult.client_sleeps,
     ratio: Math.round((ratio ?? result.rps / baselineResult.rps) * 1000) / 1000,
   });
   const last = rows.at(-1);
@@ -173,6 +176,22 @@ async function bareRotationSql(concurrency) {
   client.close();
   await rm(dir, { recursive: true, force: true });
   return result;
+}
+
+/**
+ * Writes `url`'s response (headers and body) to a file in `dir` for bench/bare-hono.mjs,
+ * leaving out the headers Node's server writes itself; returns the file's path.
+ */
+async function copyResponse(url, dir) {
+  const res = await fetch(url);
+  const headers = Object.fromEntries(
+    [...res.headers].filter(
+      ([name]) => !["content-length", "date", "connection", "keep-alive"].includes(name),
+    ),
+  );
+  const file = join(dir, "response.json");
+  writeFileSync(file, JSON.stringify({ headers, body: await res.text() }));
+  return file;
 }
 
 /** Servers still running: child processes, stopped by hand if the run fails half-way. */
@@ -294,6 +313,30 @@ async function main() {
       record(name, connections, result, "bare Hono constant JSON", baseline, ratio);
     }
   }
+
+  // 2b. JWKS vs a bare Hono app answering a copy of Tessera's JWKS response (headers and
+  // body): what the response costs both ends, apart from what Tessera's code adds.
+  console.error("GET /.well-known/jwks.json vs a copy of its response");
+  const jwksUrl = `${tessera.url}/.well-known/jwks.json`;
+  const copyDir = await mkdtemp(join(tmpdir(), "tessera-bench-copy-"));
+  const copy = started(await startBareHono(await copyResponse(jwksUrl, copyDir)));
+  await warmUp({ url: copy.url });
+  for (const connections of CONNECTIONS) {
+    const { result, baseline, ratio } = await paired(
+      () => load({ url: jwksUrl, connections, duration: ROUND_SECONDS }),
+      () => load({ url: copy.url, connections, duration: ROUND_SECONDS }),
+    );
+    record(
+      "GET /.well-known/jwks.json vs its own bytes",
+      connections,
+      result,
+      "bare Hono, a copy of Tessera's JWKS response",
+      baseline,
+      ratio,
+    );
+  }
+  await copy.stop();
+  await rm(copyDir, { recursive: true, force: true });
 
   // 4. tessera/verify in-process vs jose.jwtVerify with an already-imported key.
   console.error("4. verifier");

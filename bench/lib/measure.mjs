@@ -1,14 +1,41 @@
 // Measuring: autocannon for HTTP, a bounded concurrent loop for in-process operations.
+import { readFileSync } from "node:fs";
 import autocannon from "autocannon";
 
-/** Runs autocannon; returns requests/s, p50 and p99 latency (ms) and the error count. */
+/**
+ * How often this process's main thread (where autocannon runs) has gone to sleep so far: its
+ * voluntary context switches (Linux; undefined elsewhere). Each is a wait for a response
+ * that was not there yet, and waking it again is work the server's write pays for on
+ * loopback (docs/performance.md#fifth-pass-what-the-jwks-ratio-measures).
+ */
+function sleepsSoFar() {
+  try {
+    const status = readFileSync(`/proc/self/task/${process.pid}/status`, "utf8");
+    return Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Runs autocannon; returns requests/s, p50 and p99 latency (ms), the error count, and how
+ * often the load generator slept per response (`client_sleeps`: near 0 when the server
+ * keeps it busy, near 1 when it waits for every response).
+ */
 export async function load(options) {
+  const before = sleepsSoFar();
   const result = await autocannon({ pipelining: 1, ...options });
+  const after = sleepsSoFar();
+  const responses = result.requests.total;
   return {
     rps: Math.round(result.requests.average * 10) / 10,
     p50_ms: result.latency.p50,
     p99_ms: result.latency.p99,
     errors: result.errors + result.timeouts + result.non2xx,
+    client_sleeps:
+      before === undefined || after === undefined || responses === 0
+        ? undefined
+        : Math.round(((after - before) / responses) * 100) / 100,
   };
 }
 

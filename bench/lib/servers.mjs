@@ -109,10 +109,13 @@ async function waitForLine(child, file, pattern, name) {
   throw new Error(`${name} did not start:\n${readFileSync(file, "utf8")}`);
 }
 
-/** The bare Hono baseline: same framework, same adapter, a constant JSON body. */
-export async function startBareHono() {
+/**
+ * The bare Hono baseline: same framework, same adapter, a constant JSON body; or, with
+ * `responseFile` (JSON of `headers` and `body`), that response (bench/bare-hono.mjs).
+ */
+export async function startBareHono(responseFile) {
   const child = spawn(process.execPath, [join(ROOT, "bench/bare-hono.mjs")], {
-    env: { PATH: process.env.PATH },
+    env: { PATH: process.env.PATH, ...(responseFile ? { BARE_RESPONSE: responseFile } : {}) },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const url = await waitForUrl(child, /listening on (http:\/\/127\.0\.0\.1:\d+)/, "bare hono");
