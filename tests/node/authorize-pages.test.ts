@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { pageCsp, redirectTargetSource } from "../../src/pages/render.ts";
 import { createNodeHarness } from "../harness/node.ts";
 import { openHarness } from "../harness/open.ts";
+import { Browser } from "../harness/rp-browser.ts";
 import type { Harness } from "../harness/types.ts";
 
 // The hosted pages of the authorization flow (docs/decisions.md, "Hosted pages"), through
@@ -14,45 +15,34 @@ import type { Harness } from "../harness/types.ts";
 const PASSWORD = "correct horse battery staple";
 const REDIRECT = "https://app.example/callback";
 
-/** A cookie jar and the requests a browser would send: the pages' forms, followed by hand. */
-class Browser {
-  readonly jar = new Map<string, string>();
-  constructor(readonly h: Harness) {}
+/** Where `app.request` serves the harness's app. */
+const ORIGIN = "http://localhost";
 
-  private keep(res: Response) {
-    // Node's Headers has getSetCookie (the project's types do not list it).
-    const headers = res.headers as unknown as { getSetCookie(): string[] };
-    for (const line of headers.getSetCookie()) {
-      const [pair = "", ...attributes] = line.split(";");
-      const at = pair.indexOf("=");
-      const name = pair.slice(0, at);
-      const gone = attributes.some((a: string) => /^\s*max-age=0$/i.test(a));
-      if (gone) this.jar.delete(name);
-      else this.jar.set(name, pair.slice(at + 1));
-    }
-    return res;
+/**
+ * The requests a browser would send to the pages, with the shared cookie jar of
+ * tests/harness/rp-browser.ts: the pages' forms, followed by hand.
+ */
+class PageClient {
+  private readonly browser: Browser;
+  constructor(h: Harness) {
+    this.browser = new Browser({ [ORIGIN]: (url, init) => h.request(url, init) });
   }
 
-  private get cookie() {
-    return [...this.jar].map(([name, value]) => `${name}=${value}`).join("; ");
+  /** The value of the cookie `name` the browser holds, if any. */
+  cookie(name: string): string | undefined {
+    return this.browser.cookies(ORIGIN).find((c) => c.name === name)?.value;
   }
 
-  async get(path: string) {
-    return this.keep(await this.h.request(path, { headers: { Cookie: this.cookie } }));
+  get(path: string) {
+    return this.browser.request(`${ORIGIN}${path}`);
   }
 
-  async post(path: string, fields: Record<string, string>, headers: Record<string, string> = {}) {
-    return this.keep(
-      await this.h.request(path, {
-        method: "POST",
-        headers: {
-          "Content-Type": "application/x-www-form-urlencoded",
-          Cookie: this.cookie,
-          ...headers,
-        },
-        body: new URLSearchParams(fields).toString(),
-      }),
-    );
+  post(path: string, fields: Record<string, string>, headers: Record<string, string> = {}) {
+    return this.browser.request(`${ORIGIN}${path}`, {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded", ...headers },
+      body: new URLSearchParams(fields).toString(),
+    });
   }
 }
 
@@ -106,7 +96,7 @@ async function setup(
       code_challenge_method: "S256",
       ...extra,
     })}`;
-  return { h, clientId, authorizePath, browser: new Browser(h) };
+  return { h, clientId, authorizePath, browser: new PageClient(h) };
 }
 
 async function signupApi(h: Harness, email: string) {
@@ -202,7 +192,7 @@ describe("sign-in page", () => {
         /<input id="password"[^>]* aria-invalid="true" aria-describedby="password-error"\/><p class="field-error" id="password-error"><svg [\s\S]*?<\/svg><span>Wrong email or password/,
       );
       expect(html).not.toContain(password);
-      expect(browser.jar.has("tessera_sso")).toBe(false);
+      expect(browser.cookie("tessera_sso")).toBeUndefined();
     }
   });
 
@@ -232,7 +222,7 @@ describe("sign-in page", () => {
     const res = await racing;
     expect(res.status).toBe(400);
     expect(res.headers.get("Location")).toBeNull();
-    expect(browser.jar.has("tessera_sso")).toBe(false);
+    expect(browser.cookie("tessera_sso")).toBeUndefined();
   });
 
   it("a malformed address: the error at the email field, what was typed kept", async () => {
@@ -263,7 +253,7 @@ describe("sign-in page", () => {
     });
     expect(signedIn.status).toBe(200);
     expectPageHeaders(signedIn, ["https://app.example"]);
-    expect(browser.jar.get("tessera_sso")).toMatch(/^[\w-]{43}$/);
+    expect(browser.cookie("tessera_sso")).toMatch(/^[\w-]{43}$/);
     const html = await signedIn.text();
     expectAccessibleForm(html);
     expect(html).toContain("<h1>Allow Acme Notes to access your account?</h1>");
@@ -397,7 +387,7 @@ describe("sign-up page", () => {
       /<input id="email"[^>]* value="taken@example.com"[^>]* aria-invalid="true"/,
     );
     expect(takenHtml).toContain("An account with this address already exists. Sign in instead.");
-    expect(browser.jar.has("tessera_sso")).toBe(false);
+    expect(browser.cookie("tessera_sso")).toBeUndefined();
   });
 
   it("EMAIL_VERIFICATION=optional: the account is created and signed in, the flow goes on, a verification mail goes out", async () => {
@@ -411,7 +401,7 @@ describe("sign-up page", () => {
     });
     expect(res.status).toBe(303);
     expect(res.headers.get("Location")).toMatch(/^https:\/\/app\.example\/callback\?code=/);
-    expect(browser.jar.get("tessera_sso")).toBeTruthy();
+    expect(browser.cookie("tessera_sso")).toBeTruthy();
     expect((await mailTo(h, "dee@example.com", "verify_email")).link).toMatch(
       /\/verify-email\?token=/,
     );
@@ -437,7 +427,7 @@ describe("sign-up page", () => {
     expect(html).toContain("<h1>Check your inbox</h1>");
     expect(html).toContain("We&#39;ve sent a link to <strong>eve@example.com</strong>");
     expect(html).toContain("then sign in to continue to <strong>Acme Notes</strong>");
-    expect(browser.jar.has("tessera_sso")).toBe(false);
+    expect(browser.cookie("tessera_sso")).toBeUndefined();
     await mailTo(h, "eve@example.com", "verify_email");
 
     const signInForm = formOf(
@@ -454,7 +444,7 @@ describe("sign-up page", () => {
       /<input id="email"[^>]* value="eve@example.com"[^>]* aria-invalid="true"/,
     );
     expect(refusedHtml).toContain("Verify this address first");
-    expect(browser.jar.has("tessera_sso")).toBe(false);
+    expect(browser.cookie("tessera_sso")).toBeUndefined();
   });
 });
 
@@ -504,7 +494,7 @@ describe("CSRF and expired requests", () => {
     const signIn = formOf(await (await browser.get(authorizePath())).text());
     const { request } = signIn;
     const fields = { request: request as string, email: "gus@example.com", password: PASSWORD };
-    const stranger = new Browser(h);
+    const stranger = new PageClient(h);
     const attempts: Array<Promise<Response>> = [];
     for (const path of [
       "/authorize/sign-in",
@@ -539,7 +529,7 @@ describe("CSRF and expired requests", () => {
       expectPageHeaders(res);
       expect(await res.text()).toContain("<h1>This form could not be sent</h1>");
     }
-    expect(browser.jar.has("tessera_sso")).toBe(false);
+    expect(browser.cookie("tessera_sso")).toBeUndefined();
     // The real form still works.
     const ok = await browser.post("/authorize/sign-in", { ...signIn, ...fields });
     expect(ok.status).toBe(200);
@@ -580,7 +570,7 @@ describe("RP-initiated logout", () => {
       email: "hal@example.com",
       password: PASSWORD,
     });
-    expect(browser.jar.get("tessera_sso")).toBeTruthy();
+    expect(browser.cookie("tessera_sso")).toBeTruthy();
 
     const query = new URLSearchParams({
       client_id: clientId,
@@ -597,7 +587,7 @@ describe("RP-initiated logout", () => {
     expect(html).toContain("<strong>Acme Notes</strong> asked to sign you out.");
     expect(html).toContain('<form method="post" action="/oauth/logout">');
     // A GET alone signs nobody out.
-    expect(browser.jar.get("tessera_sso")).toBeTruthy();
+    expect(browser.cookie("tessera_sso")).toBeTruthy();
     expect((await browser.get(authorizePath())).status).toBe(303);
 
     const fields = formOf(html);
@@ -613,7 +603,7 @@ describe("RP-initiated logout", () => {
     const done = await browser.post("/oauth/logout", fields);
     expect(done.status).toBe(303);
     expect(done.headers.get("Location")).toBe("https://app.example/bye?state=bye-1");
-    expect(browser.jar.has("tessera_sso")).toBe(false);
+    expect(browser.cookie("tessera_sso")).toBeUndefined();
     expect((await browser.get(authorizePath())).status).toBe(200); // the sign-in page again
   });
 
