@@ -2,8 +2,9 @@
 // An A/B of two builds of the server (each a copy of dist/ one level below the project root,
 // as dist/ is, so its packages and migrations resolve). Both are started, warmed up, then
 // loaded in turn, alternating which goes first, `rounds` times; then again with the other
-// started first. Prints each round's req/s and server CPU per request (all threads, from
-// /proc; main thread from schedstat) and the medians of B/A. Scenarios: refresh (each
+// started first. Prints each round's req/s, server CPU per request (all threads, from
+// /proc; main thread from schedstat) and client_sleeps (bench/lib/measure.mjs), then the
+// medians of B/A. Scenarios: refresh (each
 // connection its own chain), jwks, me. --openauth also loads the OpenAuth peer (refresh).
 //   npm run build && rm -rf .ab-A && cp -r dist .ab-A   # before the change
 //   npm run build && rm -rf .ab-B && cp -r dist .ab-B   # after it

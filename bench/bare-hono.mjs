@@ -1,7 +1,8 @@
 // Baseline server: Hono on @hono/node-server answering a constant JSON body, the least any
 // Hono endpoint can cost on this machine. With BARE_RESPONSE (a JSON file of `headers` and
-// `body`), it answers those instead: a response copied from Tessera, byte for byte but for
-// Date, so what the response itself costs both ends is told apart from what Tessera adds.
+// `body`), it answers those instead: a response copied from Tessera (the same headers, one
+// fixed X-Request-Id, the same body; Node writes Date, Content-Length and Connection itself),
+// so what the response itself costs both ends is told apart from what Tessera adds.
 import { readFileSync } from "node:fs";
 import { serve } from "@hono/node-server";
 import { Hono } from "hono";

@@ -122,7 +122,6 @@ function record(scenario, connections, result, baseline, baselineResult, ratio) 
     p50_ms: result.p50_ms,
     p99_ms: result.p99_ms,
     errors: result.errors,
-    // How often the load generator slept per response: near 0 when the server kept it busy.
     client_sleeps: result.client_sleeps,
     baseline,
     baseline_rps: baselineResult.rps,
@@ -184,6 +183,7 @@ async function bareRotationSql(concurrency) {
  */
 async function copyResponse(url, dir) {
   const res = await fetch(url);
+  if (!res.ok) throw new Error(`${url} answered ${res.status}`);
   const headers = Object.fromEntries(
     [...res.headers].filter(
       ([name]) => !["content-length", "date", "connection", "keep-alive"].includes(name),
@@ -314,12 +314,18 @@ async function main() {
     }
   }
 
-  // 2b. JWKS vs a bare Hono app answering a copy of Tessera's JWKS response (headers and
+  // 3b. JWKS vs a bare Hono app answering a copy of Tessera's JWKS response (headers and
   // body): what the response costs both ends, apart from what Tessera's code adds.
-  console.error("GET /.well-known/jwks.json vs a copy of its response");
+  console.error("3b. GET /.well-known/jwks.json vs a copy of its response");
   const jwksUrl = `${tessera.url}/.well-known/jwks.json`;
   const copyDir = await mkdtemp(join(tmpdir(), "tessera-bench-copy-"));
-  const copy = started(await startBareHono(await copyResponse(jwksUrl, copyDir)));
+  let copy;
+  try {
+    // The copy reads its file as it starts: the file can go once it listens.
+    copy = started(await startBareHono(await copyResponse(jwksUrl, copyDir)));
+  } finally {
+    await rm(copyDir, { recursive: true, force: true });
+  }
   await warmUp({ url: copy.url });
   for (const connections of CONNECTIONS) {
     const { result, baseline, ratio } = await paired(
@@ -336,7 +342,6 @@ async function main() {
     );
   }
   await copy.stop();
-  await rm(copyDir, { recursive: true, force: true });
 
   // 4. tessera/verify in-process vs jose.jwtVerify with an already-imported key.
   console.error("4. verifier");
@@ -410,7 +415,8 @@ async function main() {
     record(
       "refresh p99 during login storm",
       connections,
-      during,
+      // The logins load from this process at the same time: its sleeps are theirs too.
+      { ...during, client_sleeps: undefined },
       "refresh alone (ratio = p99 during / p99 alone)",
       alone,
       during.p99_ms / Math.max(alone.p99_ms, 0.001),

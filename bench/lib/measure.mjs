@@ -11,7 +11,8 @@ import autocannon from "autocannon";
 function sleepsSoFar() {
   try {
     const status = readFileSync(`/proc/self/task/${process.pid}/status`, "utf8");
-    return Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1]);
+    const match = /^voluntary_ctxt_switches:\s+(\d+)/m.exec(status);
+    return match ? Number(match[1]) : undefined;
   } catch {
     return undefined;
   }
@@ -20,7 +21,9 @@ function sleepsSoFar() {
 /**
  * Runs autocannon; returns requests/s, p50 and p99 latency (ms), the error count, and how
  * often the load generator slept per response (`client_sleeps`: near 0 when the server
- * keeps it busy, near 1 when it waits for every response).
+ * keeps it busy, about 1 when it waits for every response; above 1 when responses are slower
+ * than autocannon's own timers). It counts the whole thread: meaningless for a run that
+ * overlaps another load from this process.
  */
 export async function load(options) {
   const before = sleepsSoFar();

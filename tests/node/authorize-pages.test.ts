@@ -15,30 +15,29 @@ import type { Harness } from "../harness/types.ts";
 const PASSWORD = "correct horse battery staple";
 const REDIRECT = "https://app.example/callback";
 
-/** Where `app.request` serves the harness's app. */
-const ORIGIN = "http://localhost";
-
 /**
- * The requests a browser would send to the pages, with the shared cookie jar of
+ * The requests a browser would send to the pages at the issuer, with the shared cookie jar of
  * tests/harness/rp-browser.ts: the pages' forms, followed by hand.
  */
 class PageClient {
   private readonly browser: Browser;
+  private readonly origin: string;
   constructor(h: Harness) {
-    this.browser = new Browser({ [ORIGIN]: (url, init) => h.request(url, init) });
+    this.origin = new URL(h.config.issuer).origin;
+    this.browser = new Browser({ [this.origin]: (url, init) => h.request(url, init) });
   }
 
   /** The value of the cookie `name` the browser holds, if any. */
   cookie(name: string): string | undefined {
-    return this.browser.cookies(ORIGIN).find((c) => c.name === name)?.value;
+    return this.browser.cookies(this.origin).find((c) => c.name === name)?.value;
   }
 
   get(path: string) {
-    return this.browser.request(`${ORIGIN}${path}`);
+    return this.browser.request(`${this.origin}${path}`);
   }
 
   post(path: string, fields: Record<string, string>, headers: Record<string, string> = {}) {
-    return this.browser.request(`${ORIGIN}${path}`, {
+    return this.browser.request(`${this.origin}${path}`, {
       method: "POST",
       headers: { "Content-Type": "application/x-www-form-urlencoded", ...headers },
       body: new URLSearchParams(fields).toString(),
@@ -603,6 +602,8 @@ describe("RP-initiated logout", () => {
     const done = await browser.post("/oauth/logout", fields);
     expect(done.status).toBe(303);
     expect(done.headers.get("Location")).toBe("https://app.example/bye?state=bye-1");
+    // Cleared as a browser clears it (the jar also drops a cookie set to an empty value).
+    expect(done.headers.get("Set-Cookie")).toMatch(/^tessera_sso=; Max-Age=0; Path=\//);
     expect(browser.cookie("tessera_sso")).toBeUndefined();
     expect((await browser.get(authorizePath())).status).toBe(200); // the sign-in page again
   });
