@@ -1,14 +1,13 @@
 // Baseline server: Hono on @hono/node-server answering a constant JSON body, the least any
-// Hono endpoint can cost on this machine. With BARE_RESPONSE (a JSON file of `headers` and
-// `body`), it answers those instead: a response copied from Tessera (the same headers, one
+// Hono endpoint can cost on this machine. With BARE_RESPONSE (JSON of `headers` and `body`),
+// it answers those instead: a response copied from Tessera (the same headers, one
 // fixed X-Request-Id, the same body; Node writes Date, Content-Length and Connection itself),
 // so what the response itself costs both ends is told apart from what Tessera adds.
-import { readFileSync } from "node:fs";
 import { serve } from "@hono/node-server";
 import { Hono } from "hono";
 
 const { headers, body } = process.env.BARE_RESPONSE
-  ? JSON.parse(readFileSync(process.env.BARE_RESPONSE, "utf8"))
+  ? JSON.parse(process.env.BARE_RESPONSE)
   : {
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({

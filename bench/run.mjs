@@ -178,10 +178,10 @@ async function bareRotationSql(concurrency) {
 }
 
 /**
- * Writes `url`'s response (headers and body) to a file in `dir` for bench/bare-hono.mjs,
- * leaving out the headers Node's server writes itself; returns the file's path.
+ * `url`'s response as bench/bare-hono.mjs answers it: its headers (less those Node's server
+ * writes itself) and its body.
  */
-async function copyResponse(url, dir) {
+async function copyResponse(url) {
   const res = await fetch(url);
   if (!res.ok) throw new Error(`${url} answered ${res.status}`);
   const headers = Object.fromEntries(
@@ -189,9 +189,23 @@ async function copyResponse(url, dir) {
       ([name]) => !["content-length", "date", "connection", "keep-alive"].includes(name),
     ),
   );
-  const file = join(dir, "response.json");
-  writeFileSync(file, JSON.stringify({ headers, body: await res.text() }));
-  return file;
+  return { headers, body: await res.text() };
+}
+
+/**
+ * Warms both up, then measures `target` against `baseline` (load targets) as pairs at each
+ * connection count, one row each.
+ */
+async function pairedRows(name, target, baselineLabel, baseline) {
+  await warmUp(target);
+  await warmUp(baseline);
+  for (const connections of CONNECTIONS) {
+    const measured = await paired(
+      () => load({ ...target, connections, duration: ROUND_SECONDS }),
+      () => load({ ...baseline, connections, duration: ROUND_SECONDS }),
+    );
+    record(name, connections, measured.result, baselineLabel, measured.baseline, measured.ratio);
+  }
 }
 
 /** Servers still running: child processes, stopped by hand if the run fails half-way. */
@@ -303,44 +317,20 @@ async function main() {
     console.error(name);
     const target = await scenarioTarget(tessera.url, scenario, most);
     const path = new URL(target.url).pathname;
-    await warmUp(target);
-    await warmUp({ url: `${bare.url}${path}` });
-    for (const connections of CONNECTIONS) {
-      const { result, baseline, ratio } = await paired(
-        () => load({ ...target, connections, duration: ROUND_SECONDS }),
-        () => load({ url: `${bare.url}${path}`, connections, duration: ROUND_SECONDS }),
-      );
-      record(name, connections, result, "bare Hono constant JSON", baseline, ratio);
-    }
+    await pairedRows(name, target, "bare Hono constant JSON", { url: `${bare.url}${path}` });
   }
 
   // 3b. JWKS vs a bare Hono app answering a copy of Tessera's JWKS response (headers and
   // body): what the response costs both ends, apart from what Tessera's code adds.
   console.error("3b. GET /.well-known/jwks.json vs a copy of its response");
-  const jwksUrl = `${tessera.url}/.well-known/jwks.json`;
-  const copyDir = await mkdtemp(join(tmpdir(), "tessera-bench-copy-"));
-  let copy;
-  try {
-    // The copy reads its file as it starts: the file can go once it listens.
-    copy = started(await startBareHono(await copyResponse(jwksUrl, copyDir)));
-  } finally {
-    await rm(copyDir, { recursive: true, force: true });
-  }
-  await warmUp({ url: copy.url });
-  for (const connections of CONNECTIONS) {
-    const { result, baseline, ratio } = await paired(
-      () => load({ url: jwksUrl, connections, duration: ROUND_SECONDS }),
-      () => load({ url: copy.url, connections, duration: ROUND_SECONDS }),
-    );
-    record(
-      "GET /.well-known/jwks.json vs its own bytes",
-      connections,
-      result,
-      "bare Hono, a copy of Tessera's JWKS response",
-      baseline,
-      ratio,
-    );
-  }
+  const jwksTarget = { url: `${tessera.url}/.well-known/jwks.json` };
+  const copy = started(await startBareHono(await copyResponse(jwksTarget.url)));
+  await pairedRows(
+    "GET /.well-known/jwks.json vs its own bytes",
+    jwksTarget,
+    "bare Hono, a copy of Tessera's JWKS response",
+    { url: copy.url },
+  );
   await copy.stop();
 
   // 4. tessera/verify in-process vs jose.jwtVerify with an already-imported key.

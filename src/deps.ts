@@ -39,9 +39,9 @@ export type AppDeps = {
   waitUntil?: (c: Context, task: Promise<unknown>) => void;
   logger: Logger;
   /**
-   * Group commit for refresh rotations (docs/performance.md, "What each lever gave", a): the Node entry
-   * schedules a flush after the event loop's I/O phase, so the rotations of the requests
-   * read together commit in one transaction. Unset (the Worker), each commits on its own.
+   * Group commit for refresh rotations (docs/performance.md, "What each lever gave", a): the
+   * Node entry schedules a flush after the event loop's I/O phase, so the rotations of the
+   * requests read together commit in one transaction. Unset (the Worker), each commits alone.
    */
   groupCommit?: GroupCommit;
   /**

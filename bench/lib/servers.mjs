@@ -111,11 +111,14 @@ async function waitForLine(child, file, pattern, name) {
 
 /**
  * The bare Hono baseline: same framework, same adapter, a constant JSON body; or, with
- * `responseFile` (JSON of `headers` and `body`), that response (bench/bare-hono.mjs).
+ * `response` (`{headers, body}`), that response (bench/bare-hono.mjs).
  */
-export async function startBareHono(responseFile) {
+export async function startBareHono(response) {
   const child = spawn(process.execPath, [join(ROOT, "bench/bare-hono.mjs")], {
-    env: { PATH: process.env.PATH, ...(responseFile ? { BARE_RESPONSE: responseFile } : {}) },
+    env: {
+      PATH: process.env.PATH,
+      ...(response ? { BARE_RESPONSE: JSON.stringify(response) } : {}),
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const url = await waitForUrl(child, /listening on (http:\/\/127\.0\.0\.1:\d+)/, "bare hono");
